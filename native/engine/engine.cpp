@@ -1,0 +1,454 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/dual.h"
+#include "core/gemm.h"
+#include "core/thread_pool.h"
+
+namespace hnas {
+namespace {
+
+// ---- layout conversions at the boundary ------------------------------------
+
+template <typename S, typename T>
+void nchw_to_cnhw(S* out, const T* in, const Shape4& s) {
+  const int64_t plane = s.plane();
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = 0; c < s.c; ++c)
+      for (int64_t i = 0; i < plane; ++i) out[(c * s.n + n) * plane + i] = S(in[(n * s.c + c) * plane + i]);
+}
+
+template <typename S>
+PoolVector<primal_t<S>> logits_nk(const Tensor<S>& out) {
+  const int64_t k = out.shape.c, n = out.shape.n;
+  PoolVector<primal_t<S>> r(static_cast<size_t>(n * k));
+  for (int64_t c = 0; c < k; ++c)
+    for (int64_t i = 0; i < n; ++i) r[i * k + c] = primal(out.data[c * n + i]);
+  return r;
+}
+
+// ---- cross-entropy --------------------------------------------------------
+
+// ∂CE(f(x_i), y_i)/∂f(x_i) = softmax(f(x_i)) − onehot(y_i), for any scalar
+// (Dual included: the tangent flows through exp and the normalisation).
+template <typename S>
+std::vector<S> ce_gradient(const Tensor<S>& out, const int32_t* labels, int64_t i) {
+  using P = primal_t<S>;
+  const int64_t k = out.shape.c, n = out.shape.n;
+  P mx = primal(out.data[i]);
+  for (int64_t c = 1; c < k; ++c) mx = std::max(mx, primal(out.data[c * n + i]));
+  std::vector<S> e(static_cast<size_t>(k));
+  S z(0);
+  for (int64_t c = 0; c < k; ++c) {
+    e[c] = exp(out.data[c * n + i] - S(mx));
+    z += e[c];
+  }
+  for (int64_t c = 0; c < k; ++c) e[c] = e[c] / z - S(P(c == labels[i] ? 1 : 0));
+  return e;
+}
+
+template <typename S>
+double mean_ce_loss(const Tensor<S>& out, const int32_t* labels) {
+  const int64_t k = out.shape.c, n = out.shape.n;
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double mx = primal(out.data[i]);
+    for (int64_t c = 1; c < k; ++c) mx = std::max(mx, double(primal(out.data[c * n + i])));
+    double z = 0;
+    for (int64_t c = 0; c < k; ++c) z += std::exp(double(primal(out.data[c * n + i])) - mx);
+    total += std::log(z) + mx - double(primal(out.data[labels[i] * n + i]));
+  }
+  return total / double(n);
+}
+
+// The selected outputs' weights for sample i: v_k with f = Σ_k v_k f_k(x_i).
+template <typename S>
+std::vector<S> output_weights(OutputSelect sel, const Tensor<S>& out, const int32_t* labels, int64_t i) {
+  using P = primal_t<S>;
+  const int64_t k = out.shape.c;
+  std::vector<S> v(static_cast<size_t>(k), S(0));
+  switch (sel) {
+    case OutputSelect::kTrueClass: v[labels[i]] = S(P(1)); break;
+    case OutputSelect::kSum: std::fill(v.begin(), v.end(), S(P(1))); break;
+    case OutputSelect::kLoss: v = ce_gradient(out, labels, i); break;
+    case OutputSelect::kMeanLoss:
+      v = ce_gradient(out, labels, i);
+      for (S& x : v) x = x / S(P(out.shape.n));
+      break;
+    case OutputSelect::kAll: fail(ErrorCode::kInternal, "output_weights: kAll has no single row");
+  }
+  return v;
+}
+
+// Cotangent with one copy per class (kAll) or a single copy, every sample set:
+// what one backward of the summed outputs needs.
+template <typename S>
+Tensor<S> summed_cotangent(OutputSelect sel, const Tensor<S>& out, const int32_t* labels) {
+  using P = primal_t<S>;
+  const int64_t k = out.shape.c, n = out.shape.n;
+  const int64_t copies = sel == OutputSelect::kAll ? k : 1;
+  Tensor<S> cot(Shape4{k, copies * n, 1, 1});
+  for (int64_t i = 0; i < n; ++i) {
+    if (sel == OutputSelect::kAll) {
+      for (int64_t b = 0; b < k; ++b) cot.data[b * copies * n + b * n + i] = S(P(1));
+    } else {
+      const std::vector<S> v = output_weights(sel, out, labels, i);
+      for (int64_t c = 0; c < k; ++c) cot.data[c * n + i] = v[c];
+    }
+  }
+  return cot;
+}
+
+// Cotangents of rows [r0, r1) for exact per-sample gradients: copy r − r0 is
+// non-zero only in sample i(r)'s column.
+template <typename S>
+Tensor<S> row_cotangents(OutputSelect sel, const Tensor<S>& out, const int32_t* labels, int64_t r0,
+                         int64_t r1) {
+  using P = primal_t<S>;
+  const int64_t k = out.shape.c, n = out.shape.n, copies = r1 - r0;
+  Tensor<S> cot(Shape4{k, copies * n, 1, 1});
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t b = r - r0;
+    if (sel == OutputSelect::kAll) {
+      const int64_t i = r / k, c = r % k;
+      cot.data[c * copies * n + b * n + i] = S(P(1));
+    } else {
+      const std::vector<S> v = output_weights(sel, out, labels, r);
+      for (int64_t c = 0; c < k; ++c) cot.data[c * copies * n + b * n + r] = v[c];
+    }
+  }
+  return cot;
+}
+
+// ---- parameter sinks --------------------------------------------------------
+
+// Every row of every wanted parameter in one [R][P_total] matrix.
+template <typename S>
+class FullGradSink : public ParamSink<S> {
+ public:
+  FullGradSink(const Graph& g, std::vector<bool> wanted, int64_t rows)
+      : g_(g), wanted_(std::move(wanted)), data_(checked_size(rows * g.total_param_size(), "gradient"), S(0)) {}
+  bool wants(int p) const override { return wanted_[p]; }
+  GradRows<S> rows(int p) override { return {data_.data() + g_.params()[p].offset, g_.total_param_size()}; }
+  PoolVector<S>& data() { return data_; }
+
+ private:
+  const Graph& g_;
+  std::vector<bool> wanted_;
+  PoolVector<S> data_;
+};
+
+// Columns of the selected parameters, in selection order: J[R][P_sel].
+template <typename T>
+class JacobianSink : public ParamSink<T> {
+ public:
+  JacobianSink(const Graph& g, const std::vector<int>& sel, int64_t rows) : col_(g.params().size(), -1) {
+    for (int p : sel) {
+      col_[p] = cols_;
+      cols_ += g.params()[p].size;
+    }
+    data_.assign(checked_size(rows * cols_, "Jacobian"), T(0));
+  }
+  bool wants(int p) const override { return col_[p] >= 0; }
+  GradRows<T> rows(int p) override { return {data_.data() + row0_ * cols_ + col_[p], cols_}; }
+  void set_first_row(int64_t r) { row0_ = r; }
+  int64_t cols() const { return cols_; }
+  PoolVector<T>& data() { return data_; }
+
+ private:
+  std::vector<int64_t> col_;
+  int64_t cols_ = 0, row0_ = 0;
+  PoolVector<T> data_;
+};
+
+// Θ += G_p G_pᵀ for each parameter as soon as its rows are final, in float64;
+// the rows are then dropped, so J is never held whole.
+template <typename T>
+class ThetaSink : public ParamSink<T> {
+ public:
+  ThetaSink(const Graph& g, const std::vector<int>& sel, int64_t rows)
+      : g_(g), wanted_(g.params().size(), false), buffers_(g.params().size()), rows_(rows),
+        theta_(checked_size(rows * rows, "NTK"), 0.0) {
+    for (int p : sel) wanted_[p] = true;
+  }
+  bool wants(int p) const override { return wanted_[p]; }
+  GradRows<T> rows(int p) override {
+    auto& b = buffers_[p];
+    if (b.empty()) b.assign(checked_size(rows_ * g_.params()[p].size, "NTK rows"), T(0));
+    return {b.data(), g_.params()[p].size};
+  }
+  void complete(int p) override {
+    auto& b = buffers_[p];
+    const int64_t size = g_.params()[p].size;
+    if constexpr (std::is_same_v<T, double>) {
+      gemm(Trans::kNo, Trans::kYes, rows_, rows_, size, 1.0, b.data(), size, b.data(), size, 1.0,
+           theta_.data(), rows_);
+    } else {
+      PoolVector<double> d(b.begin(), b.end());
+      gemm(Trans::kNo, Trans::kYes, rows_, rows_, size, 1.0, d.data(), size, d.data(), size, 1.0,
+           theta_.data(), rows_);
+    }
+    PoolVector<T>().swap(b);
+  }
+  PoolVector<double>& theta() { return theta_; }
+
+ private:
+  const Graph& g_;
+  std::vector<bool> wanted_;
+  std::vector<PoolVector<T>> buffers_;
+  int64_t rows_;
+  PoolVector<double> theta_;
+};
+
+// Θ = J Jᵀ in float64, converting J a block of columns at a time.
+template <typename T>
+PoolVector<double> theta_from_jacobian(const PoolVector<T>& J, int64_t rows, int64_t cols) {
+  PoolVector<double> theta(checked_size(rows * rows, "NTK"), 0.0);
+  const int64_t block = 1 << 16;
+  PoolVector<double> buf;
+  for (int64_t c0 = 0; c0 < cols; c0 += block) {
+    const int64_t w = std::min(block, cols - c0);
+    buf.resize(static_cast<size_t>(rows * w));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < w; ++j) buf[r * w + j] = double(J[r * cols + c0 + j]);
+    gemm(Trans::kNo, Trans::kYes, rows, rows, w, 1.0, buf.data(), w, buf.data(), w, 1.0, theta.data(), rows);
+  }
+  return theta;
+}
+
+// Decomposed kAll rows come class-major (b·N + i); reorder to i·K + b.
+template <typename Vec>
+void to_sample_major(Vec& m, int64_t k, int64_t n, int64_t cols) {
+  Vec out(m.size());
+  for (int64_t b = 0; b < k; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      std::copy(m.begin() + (b * n + i) * cols, m.begin() + (b * n + i + 1) * cols, out.begin() + (i * k + b) * cols);
+  m.swap(out);
+}
+
+int64_t largest_value(const Graph& g) {
+  int64_t m = 0;
+  for (const ValueInfo& v : g.values()) m = std::max(m, v.shape.numel());
+  return m;
+}
+
+}  // namespace
+
+template <typename T>
+Engine<T>::Engine(std::shared_ptr<const Graph> graph, std::vector<T> params) : graph_(std::move(graph)) {
+  set_params(std::move(params));
+}
+
+template <typename T>
+void Engine<T>::set_params(std::vector<T> params) {
+  HNAS_CHECK(static_cast<int64_t>(params.size()) == graph_->total_param_size(), kInvalidArgument,
+             "parameters: expected " + std::to_string(graph_->total_param_size()) + " values, got " +
+                 std::to_string(params.size()));
+  for (const ParamInfo& p : graph_->params())
+    for (int64_t i = 0; i < p.size; ++i)
+      HNAS_CHECK(std::isfinite(params[p.offset + i]), kNonFinite,
+                 "parameter \"" + p.name + "\" holds NaN or Inf at element " + std::to_string(i));
+  params_ = std::move(params);
+}
+
+template <typename T>
+void Engine<T>::check_batch(const T* input, const int32_t* labels, int64_t n) const {
+  HNAS_CHECK(n > 0, kInvalidArgument, "batch size must be positive");
+  const int64_t per = graph_->input_shape().numel();
+  for (int64_t i = 0; i < n * per; ++i)
+    HNAS_CHECK(std::isfinite(input[i]), kNonFinite,
+               "input holds NaN or Inf (sample " + std::to_string(i / per) + ", element " + std::to_string(i % per) + ")");
+  if (labels) {
+    const int64_t k = graph_->num_classes();
+    for (int64_t i = 0; i < n; ++i)
+      HNAS_CHECK(labels[i] >= 0 && labels[i] < k, kInvalidArgument,
+                 "label " + std::to_string(labels[i]) + " of sample " + std::to_string(i) + " is outside [0, " +
+                     std::to_string(k) + ")");
+  }
+}
+
+namespace {
+template <typename S, typename T>
+void run_forward(const Graph& g, const S* params, const T* input, int64_t n, BnMode bn, ForwardState<S>& st,
+                 S* running = nullptr) {
+  Shape4 s = g.input_shape();
+  s.n = n;
+  PoolVector<S> x(checked_size(s.numel(), "input"));
+  nchw_to_cnhw(x.data(), input, s);
+  forward_pass(g, params, x.data(), n, bn, st, running);
+}
+}  // namespace
+
+template <typename T>
+PoolVector<T> Engine<T>::forward(const T* input, int64_t n, BnMode bn, bool update_running) {
+  check_batch(input, nullptr, n);
+  ForwardState<T> st;
+  run_forward(*graph_, params_.data(), input, n, bn, st, update_running ? params_.data() : nullptr);
+  return logits_nk(st.values[graph_->output_value()]);
+}
+
+template <typename T>
+GradientResult<T> Engine<T>::gradient(const T* input, const int32_t* labels, int64_t n, BnMode bn,
+                                      OutputSelect objective, bool input_grad) {
+  HNAS_CHECK(objective != OutputSelect::kAll, kInvalidArgument,
+             "gradient: the objective must be one scalar per sample (not \"all\")");
+  check_batch(input, labels, n);
+  const Graph& g = *graph_;
+  ForwardState<T> st;
+  run_forward(g, params_.data(), input, n, bn, st);
+  const Tensor<T>& out = st.values[g.output_value()];
+  GradientResult<T> r;
+  r.loss = mean_ce_loss(out, labels);
+  r.logits = logits_nk(out);
+  std::vector<bool> wanted(g.params().size());
+  for (size_t p = 0; p < wanted.size(); ++p) wanted[p] = g.params()[p].trainable();
+  FullGradSink<T> sink(g, wanted, 1);
+  BackwardOptions opt;
+  opt.input_grad = input_grad;
+  Tensor<T> dx = backward_pass(g, params_.data(), st, summed_cotangent(objective, out, labels), opt, sink);
+  r.grad = std::move(sink.data());
+  if (input_grad) {
+    // CNHW -> NCHW
+    const Shape4 s = dx.shape;
+    r.input_grad.resize(static_cast<size_t>(s.numel()));
+    for (int64_t c = 0; c < s.c; ++c)
+      for (int64_t i = 0; i < s.n; ++i)
+        for (int64_t j = 0; j < s.plane(); ++j)
+          r.input_grad[(i * s.c + c) * s.plane() + j] = dx.data[(c * s.n + i) * s.plane() + j];
+  }
+  return r;
+}
+
+template <typename T>
+JacobianResult<T> Engine<T>::jacobian(const T* input, const int32_t* labels, int64_t n, BnMode bn,
+                                      const JacobianRequest& req) {
+  check_batch(input, labels, n);
+  const Graph& g = *graph_;
+  HNAS_CHECK(!req.params.empty(), kInvalidArgument, "jacobian: no parameters selected");
+  for (int p : req.params)
+    HNAS_CHECK(p >= 0 && p < static_cast<int>(g.params().size()) && g.params()[p].trainable(), kInvalidArgument,
+               "jacobian: parameter index " + std::to_string(p) + " is not a trainable parameter");
+  HNAS_CHECK(req.want_jacobian || req.want_theta, kInvalidArgument, "jacobian: nothing requested");
+  ForwardState<T> st;
+  run_forward(g, params_.data(), input, n, bn, st);
+  const Tensor<T>& out = st.values[g.output_value()];
+  const int64_t k = g.num_classes();
+  const bool all = req.output == OutputSelect::kAll;
+  const int64_t rows = all ? n * k : n;
+
+  JacobianResult<T> r;
+  r.rows = rows;
+  r.logits = logits_nk(out);
+  for (int p : req.params) r.cols += g.params()[p].size;
+
+  if (req.mode == JacobianMode::kDecomposed) {
+    BackwardOptions opt;
+    opt.copies = all ? k : 1;
+    opt.mode = ParamGradMode::kPerSample;
+    Tensor<T> cot = summed_cotangent(req.output, out, labels);
+    if (req.want_jacobian) {
+      JacobianSink<T> sink(g, req.params, rows);
+      backward_pass(g, params_.data(), st, std::move(cot), opt, sink);
+      r.jacobian = std::move(sink.data());
+      if (all) to_sample_major(r.jacobian, k, n, r.cols);
+      if (req.want_theta) r.theta = theta_from_jacobian(r.jacobian, rows, r.cols);
+    } else {
+      ThetaSink<T> sink(g, req.params, rows);
+      backward_pass(g, params_.data(), st, std::move(cot), opt, sink);
+      r.theta = std::move(sink.theta());
+      if (all) {
+        // Θ rows and columns both need the reordering.
+        to_sample_major(r.theta, k, n, rows);
+        PoolVector<double> t(r.theta.size());
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < rows; ++j) t[j * rows + i] = r.theta[i * rows + j];
+        to_sample_major(t, k, n, rows);
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < rows; ++j) r.theta[j * rows + i] = t[i * rows + j];
+      }
+    }
+    return r;
+  }
+
+  // Exact: rows go through the backward pass `chunk` cotangents at a time.
+  int64_t chunk = req.chunk;
+  if (chunk <= 0) {
+    // About six gradient tensors of the largest value are live at once.
+    const int64_t per_copy = 6 * largest_value(g) * n * int64_t(sizeof(T));
+    const int64_t budget = int64_t(1536) << 20;
+    chunk = std::max<int64_t>(1, budget / std::max<int64_t>(1, per_copy));
+  }
+  chunk = std::min(chunk, rows);
+  r.chunk = chunk;
+  BackwardOptions opt;
+  opt.mode = ParamGradMode::kSum;
+  if (chunk == rows && !req.want_jacobian) {
+    ThetaSink<T> sink(g, req.params, rows);
+    opt.copies = rows;
+    backward_pass(g, params_.data(), st, row_cotangents(req.output, out, labels, 0, rows), opt, sink);
+    r.theta = std::move(sink.theta());
+    return r;
+  }
+  JacobianSink<T> sink(g, req.params, rows);
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t r1 = std::min(rows, r0 + chunk);
+    sink.set_first_row(r0);
+    opt.copies = r1 - r0;
+    backward_pass(g, params_.data(), st, row_cotangents(req.output, out, labels, r0, r1), opt, sink);
+  }
+  if (req.want_theta) r.theta = theta_from_jacobian(sink.data(), rows, r.cols);
+  if (req.want_jacobian) r.jacobian = std::move(sink.data());
+  return r;
+}
+
+template <typename T>
+HvpResult<T> Engine<T>::hvp(const T* input, const int32_t* labels, int64_t n, BnMode bn,
+                            const std::vector<int>& sel, const T* v) {
+  using D = Dual<T>;
+  check_batch(input, labels, n);
+  const Graph& g = *graph_;
+  std::vector<bool> wanted(g.params().size(), false);
+  int64_t total = 0;
+  for (int p : sel) {
+    HNAS_CHECK(p >= 0 && p < static_cast<int>(g.params().size()) && g.params()[p].trainable(), kInvalidArgument,
+               "hvp: parameter index " + std::to_string(p) + " is not a trainable parameter");
+    wanted[p] = true;
+    total += g.params()[p].size;
+  }
+  for (int64_t i = 0; i < total; ++i)
+    HNAS_CHECK(std::isfinite(v[i]), kNonFinite, "hvp: the vector holds NaN or Inf at element " + std::to_string(i));
+  // Parameters seeded with tangent v on the selection: the tangent of the
+  // gradient is then H·v (forward-over-reverse).
+  std::vector<D> params(params_.begin(), params_.end());
+  int64_t off = 0;
+  for (int p : sel) {
+    const ParamInfo& info = g.params()[p];
+    for (int64_t i = 0; i < info.size; ++i) params[info.offset + i].d = v[off + i];
+    off += info.size;
+  }
+  ForwardState<D> st;
+  run_forward(g, params.data(), input, n, bn, st);
+  const Tensor<D>& out = st.values[g.output_value()];
+  FullGradSink<D> sink(g, wanted, 1);
+  backward_pass(g, params.data(), st, summed_cotangent(OutputSelect::kMeanLoss, out, labels), BackwardOptions{}, sink);
+  HvpResult<T> r;
+  r.loss = mean_ce_loss(out, labels);
+  r.grad.reserve(static_cast<size_t>(total));
+  r.hvp.reserve(static_cast<size_t>(total));
+  for (int p : sel) {
+    const ParamInfo& info = g.params()[p];
+    for (int64_t i = 0; i < info.size; ++i) {
+      r.grad.push_back(sink.data()[info.offset + i].v);
+      r.hvp.push_back(sink.data()[info.offset + i].d);
+    }
+  }
+  return r;
+}
+
+template class Engine<float>;
+template class Engine<double>;
+
+}  // namespace hnas

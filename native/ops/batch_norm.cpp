@@ -1,0 +1,143 @@
+// BatchNorm2d in three modes. In CNHW each channel's N·H·W values are one
+// contiguous block, so statistics and the backward reductions stream memory.
+// The normalised input x̂ is recomputed in backward from x and the saved
+// (mean, 1/σ) instead of being stored.
+#include <cmath>
+
+#include "core/dual.h"
+#include "core/thread_pool.h"
+#include "ops/ops.h"
+
+namespace hnas {
+
+template <typename S>
+void batch_norm_forward_cpu(S* y, S* save_mean, S* save_rstd, const S* x, const S* gamma,
+                            const S* beta, const S* run_mean, const S* run_var, const Shape4& xs,
+                            BnMode mode, double eps) {
+  using P = primal_t<S>;
+  const int64_t m = xs.n * xs.plane();
+  if (mode == BnMode::kIdentity) {
+    std::copy(x, x + xs.numel(), y);
+    return;
+  }
+  parallel_for(xs.c, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const S* xc = x + c * m;
+      S* yc = y + c * m;
+      S mean, rstd;
+      if (mode == BnMode::kTrain) {
+        S s(0);
+        for (int64_t i = 0; i < m; ++i) s += xc[i];
+        mean = s / S(P(m));
+        S v(0);
+        for (int64_t i = 0; i < m; ++i) {
+          const S d = xc[i] - mean;
+          v += d * d;
+        }
+        rstd = S(P(1)) / sqrt(v / S(P(m)) + S(P(eps)));
+      } else {
+        mean = run_mean[c];
+        rstd = S(P(1)) / sqrt(run_var[c] + S(P(eps)));
+      }
+      save_mean[c] = mean;
+      save_rstd[c] = rstd;
+      const S scale = gamma ? gamma[c] * rstd : rstd;
+      const S shift = beta ? beta[c] : S(0);
+      for (int64_t i = 0; i < m; ++i) yc[i] = (xc[i] - mean) * scale + shift;
+    }
+  });
+}
+
+template <typename S>
+void batch_norm_update_running_cpu(S* run_mean, S* run_var, const S* x, const Shape4& xs,
+                                   double momentum) {
+  using P = primal_t<S>;
+  const int64_t m = xs.n * xs.plane();
+  for (int64_t c = 0; c < xs.c; ++c) {
+    const S* xc = x + c * m;
+    S s(0);
+    for (int64_t i = 0; i < m; ++i) s += xc[i];
+    const S mean = s / S(P(m));
+    S v(0);
+    for (int64_t i = 0; i < m; ++i) v += (xc[i] - mean) * (xc[i] - mean);
+    // PyTorch stores the unbiased variance in the running estimate.
+    const S unbiased = m > 1 ? v / S(P(m - 1)) : v;
+    run_mean[c] = S(P(1 - momentum)) * run_mean[c] + S(P(momentum)) * mean;
+    run_var[c] = S(P(1 - momentum)) * run_var[c] + S(P(momentum)) * unbiased;
+  }
+}
+
+template <typename S>
+void batch_norm_backward_cpu(S* dx, GradRows<S> dgamma, GradRows<S> dbeta, const S* dy,
+                             const S* x, const S* save_mean, const S* save_rstd, const S* gamma,
+                             const Shape4& xs, BnMode mode, int64_t copies, ParamGradMode pmode) {
+  using P = primal_t<S>;
+  const int64_t plane = xs.plane(), n = xs.n, m = n * plane;
+  if (mode == BnMode::kIdentity) {
+    if (dx) {
+      const int64_t total = xs.c * copies * m;
+      parallel_for(total, 1 << 14, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) dx[i] += dy[i];
+      });
+    }
+    return;
+  }
+  parallel_for(xs.c, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const S* xc = x + c * m;
+      const S mean = save_mean[c], rstd = save_rstd[c];
+      const S g = gamma ? gamma[c] : S(P(1));
+      for (int64_t b = 0; b < copies; ++b) {
+        const S* dyc = dy + (c * copies + b) * m;
+        S* dxc = dx ? dx + (c * copies + b) * m : nullptr;
+        // Parameter gradients: Σ dy·x̂ (γ) and Σ dy (β), per copy or per sample.
+        S sum_dy(0), sum_dy_xhat(0);
+        for (int64_t s = 0; s < n; ++s) {
+          S a(0), bsum(0);
+          for (int64_t i = s * plane; i < (s + 1) * plane; ++i) {
+            bsum += dyc[i];
+            a += dyc[i] * ((xc[i] - mean) * rstd);
+          }
+          sum_dy += bsum;
+          sum_dy_xhat += a;
+          if (pmode == ParamGradMode::kPerSample) {
+            const int64_t row = b * n + s;
+            if (dgamma.wanted()) dgamma.data[row * dgamma.row_stride + c] += a;
+            if (dbeta.wanted()) dbeta.data[row * dbeta.row_stride + c] += bsum;
+          }
+        }
+        if (pmode == ParamGradMode::kSum) {
+          if (dgamma.wanted()) dgamma.data[b * dgamma.row_stride + c] += sum_dy_xhat;
+          if (dbeta.wanted()) dbeta.data[b * dbeta.row_stride + c] += sum_dy;
+        }
+        if (!dxc) continue;
+        const S k = g * rstd;
+        if (mode == BnMode::kEval) {
+          for (int64_t i = 0; i < m; ++i) dxc[i] += dyc[i] * k;
+        } else {
+          // Batch statistics couple the samples:
+          // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)).
+          const S mdy = sum_dy / S(P(m)), mdyx = sum_dy_xhat / S(P(m));
+          for (int64_t i = 0; i < m; ++i) {
+            const S xhat = (xc[i] - mean) * rstd;
+            dxc[i] += k * (dyc[i] - mdy - xhat * mdyx);
+          }
+        }
+      }
+    }
+  });
+}
+
+#define HNAS_INSTANTIATE_BN(S)                                                                   \
+  template void batch_norm_forward_cpu<S>(S*, S*, S*, const S*, const S*, const S*, const S*,    \
+                                          const S*, const Shape4&, BnMode, double);              \
+  template void batch_norm_update_running_cpu<S>(S*, S*, const S*, const Shape4&, double);      \
+  template void batch_norm_backward_cpu<S>(S*, GradRows<S>, GradRows<S>, const S*, const S*,    \
+                                           const S*, const S*, const S*, const Shape4&, BnMode, \
+                                           int64_t, ParamGradMode);
+HNAS_INSTANTIATE_BN(float)
+HNAS_INSTANTIATE_BN(double)
+HNAS_INSTANTIATE_BN(Dual<float>)
+HNAS_INSTANTIATE_BN(Dual<double>)
+
+}  // namespace hnas

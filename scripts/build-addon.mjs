@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Builds the native addon with cmake-js (offline: package.json pins
+// "binary": {"napi_versions": [8]}, so cmake-js uses the bundled Node-API
+// headers instead of downloading Node's). Skips the build when the addon is
+// already there unless --force is given. HNAS_CUDA=ON|OFF|AUTO is passed on.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const addon = join(root, 'build', 'Release', 'hnas.node');
+const force = process.argv.includes('--force');
+if (!force && existsSync(addon)) {
+  console.log(`hnas: native addon present (${addon}); use npm run build:native to rebuild`);
+  process.exit(0);
+}
+const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
+const args = [cmakeJs, 'compile', '--release'];
+const cuda = process.env.HNAS_CUDA;
+if (cuda) args.push(`--CDHNAS_CUDA=${cuda}`);
+const parallel = process.env.CMAKE_BUILD_PARALLEL_LEVEL ?? '2';
+const result = spawnSync(process.execPath, args, {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, CMAKE_BUILD_PARALLEL_LEVEL: parallel },
+});
+if (result.status !== 0) {
+  console.error('hnas: building the native addon failed (see the output above).');
+  process.exit(result.status ?? 1);
+}

@@ -1,0 +1,115 @@
+/**
+ * Typed errors. Every failure hnas reports carries a stable `code`
+ * (`ERR_HNAS_…`) that callers can switch on; the message names the thing at
+ * fault (file, node, architecture, tensor) and the reason.
+ */
+
+export type HnasErrorCode =
+  | 'ERR_HNAS_INVALID_ARGUMENT'
+  | 'ERR_HNAS_UNSUPPORTED'
+  | 'ERR_HNAS_NON_FINITE'
+  | 'ERR_HNAS_OUT_OF_MEMORY'
+  | 'ERR_HNAS_INTERNAL'
+  | 'ERR_HNAS_ONNX_INVALID'
+  | 'ERR_HNAS_ONNX_UNSUPPORTED'
+  | 'ERR_HNAS_SHAPE_MISMATCH'
+  | 'ERR_HNAS_DISPOSED'
+  | 'ERR_HNAS_NATIVE_UNAVAILABLE'
+  | 'ERR_HNAS_FILE_NOT_FOUND';
+
+export class HnasError extends Error {
+  readonly code: HnasErrorCode;
+  constructor(code: HnasErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HnasError';
+    this.code = code;
+  }
+}
+
+/** A caller passed a bad value (option out of range, wrong type of array, …). */
+export class InvalidArgumentError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_INVALID_ARGUMENT', message, options);
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+/** A well-formed request the engine does not serve (an op, a mode, a dtype). */
+export class UnsupportedError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_UNSUPPORTED', message, options);
+    this.name = 'UnsupportedError';
+  }
+}
+
+/** NaN or Inf in an input, a parameter or a result. */
+export class NonFiniteError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_NON_FINITE', message, options);
+    this.name = 'NonFiniteError';
+  }
+}
+
+/** An input tensor whose shape does not fit the network. */
+export class ShapeMismatchError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_SHAPE_MISMATCH', message, options);
+    this.name = 'ShapeMismatchError';
+  }
+}
+
+/** The ONNX bytes cannot be decoded or do not describe a valid graph. */
+export class OnnxFormatError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_ONNX_INVALID', message, options);
+    this.name = 'OnnxFormatError';
+  }
+}
+
+/** A valid ONNX model using an op, attribute value, dtype or dynamic shape the engine lacks. */
+export class OnnxUnsupportedError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_ONNX_UNSUPPORTED', message, options);
+    this.name = 'OnnxUnsupportedError';
+  }
+}
+
+/** A native object was used after dispose(). */
+export class DisposedError extends HnasError {
+  constructor(what: string) {
+    super('ERR_HNAS_DISPOSED', `${what} has been disposed`);
+    this.name = 'DisposedError';
+  }
+}
+
+/** The native addon could not be loaded (not built, or built for another Node). */
+export class NativeUnavailableError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_NATIVE_UNAVAILABLE', message, options);
+    this.name = 'NativeUnavailableError';
+  }
+}
+
+/** The native engine ran out of memory for a request. */
+export class OutOfMemoryError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_OUT_OF_MEMORY', message, options);
+    this.name = 'OutOfMemoryError';
+  }
+}
+
+/** A broken invariant inside hnas: a bug to report. */
+export class InternalError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_INTERNAL', message, options);
+    this.name = 'InternalError';
+  }
+}
+
+/** A file the caller named does not exist or cannot be read. */
+export class FileNotFoundError extends HnasError {
+  constructor(path: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_FILE_NOT_FOUND', `file not found or unreadable: ${path}`, options);
+    this.name = 'FileNotFoundError';
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Loads the native addon and declares its raw interface. Nothing outside
+ * src/native and src/engine should touch these types: the public API is
+ * src/engine/network.ts.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeUnavailableError } from '../errors.js';
+
+export type FloatArray = Float32Array | Float64Array;
+export type BnModeName = 'train' | 'eval' | 'identity';
+export type OutputName = 'true_class' | 'sum' | 'all' | 'loss' | 'mean_loss';
+
+export interface RawParamInfo {
+  name: string;
+  kind: number;
+  size: number;
+  offset: number;
+}
+
+export interface RawDescription {
+  dtype: 'float32' | 'float64';
+  totalParamSize: number;
+  macsPerSample: number;
+  numClasses: number;
+  params: RawParamInfo[];
+  values: { name: string; shape: [number, number, number] }[];
+}
+
+export interface RawGradientResult {
+  loss: number;
+  logits: FloatArray;
+  grad: FloatArray;
+  inputGrad?: FloatArray;
+}
+
+export interface RawJacobianResult {
+  rows: number;
+  cols: number;
+  chunk: number;
+  logits: FloatArray;
+  jacobian?: FloatArray;
+  theta?: Float64Array;
+}
+
+export interface RawHvpResult {
+  loss: number;
+  grad: FloatArray;
+  hvp: FloatArray;
+}
+
+export interface RawNetwork {
+  describe(): RawDescription;
+  getParams(): FloatArray;
+  setParams(values: FloatArray): void;
+  forward(input: FloatArray, n: number, options: { bn?: BnModeName; updateRunning?: boolean }): Promise<FloatArray>;
+  gradient(
+    input: FloatArray,
+    labels: Int32Array,
+    n: number,
+    options: { bn?: BnModeName; objective?: OutputName; inputGrad?: boolean },
+  ): Promise<RawGradientResult>;
+  jacobian(
+    input: FloatArray,
+    labels: Int32Array,
+    n: number,
+    options: {
+      bn?: BnModeName;
+      mode?: 'decomposed' | 'exact';
+      output?: OutputName;
+      params: Int32Array;
+      jacobian?: boolean;
+      theta?: boolean;
+      chunk?: number;
+    },
+  ): Promise<RawJacobianResult>;
+  hvp(
+    input: FloatArray,
+    labels: Int32Array,
+    n: number,
+    options: { bn?: BnModeName; params: Int32Array; vector: FloatArray },
+  ): Promise<RawHvpResult>;
+  dispose(): void;
+}
+
+export interface RawBuildInfo {
+  gemmKernel: string;
+  cpuFeatures: string;
+  threads: number;
+  cudaCompiled: boolean;
+  paramKinds: Record<string, number>;
+}
+
+export interface RawAddon {
+  Network: new (spec: unknown, options: { dtype: 'float32' | 'float64' }) => RawNetwork;
+  buildInfo(): RawBuildInfo;
+  setNumThreads(n: number): number;
+  forceGemmKernel(name: string): string;
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: FloatArray,
+    b: FloatArray,
+    beta: number,
+    c: FloatArray,
+  ): void;
+}
+
+const packageRoot = (() => {
+  // src/native/binding.ts and dist/src/native/binding.js both sit below the root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return dir;
+})();
+
+/** Where the addon is looked for, in order (HNAS_ADDON_PATH first when set). */
+export function addonCandidates(): string[] {
+  const list = [join(packageRoot, 'build', 'Release', 'hnas.node'), join(packageRoot, 'build', 'Debug', 'hnas.node')];
+  const override = process.env.HNAS_ADDON_PATH;
+  return override ? [override, ...list] : list;
+}
+
+let cached: RawAddon | undefined;
+
+/** The loaded addon; throws NativeUnavailableError with a fix when it is missing. */
+export function loadAddon(): RawAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  for (const path of addonCandidates()) {
+    if (!existsSync(path)) {
+      tried.push(`${path} (missing)`);
+      continue;
+    }
+    try {
+      cached = require(path) as RawAddon;
+      return cached;
+    } catch (cause) {
+      tried.push(`${path} (${(cause as Error).message})`);
+    }
+  }
+  throw new NativeUnavailableError(
+    `the hnas native addon could not be loaded; run "npm run build:native". Tried: ${tried.join('; ')}`,
+  );
+}

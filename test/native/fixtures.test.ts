@@ -1,0 +1,139 @@
+/**
+ * The native engine against the PyTorch fixtures (test/fixtures/nb201, see
+ * PROVENANCE.md): logits in both BN modes, the loss, per-layer gradient
+ * norms, the decomposed Θ behind ntk_trace and the exact Θ behind
+ * te_nas_cond — in float64 (tight: only summation order differs) and in
+ * float32 (the fixture README's float32-engine tolerances).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Network } from '../../src/engine/network.js';
+import { expectAllClose, maxAbs, maxRelToMax, relDiff } from '../helpers/allClose.js';
+import { FIXTURES, expected, fixtureBatch, fixturePath, readF64, tolerances, type FixtureName } from '../helpers/fixtures.js';
+
+// Tolerances, with the reason for each.
+const TOL = {
+  // float64 engine vs float64 torch: same math, other summation order.
+  f64: 1e-8,
+  // Logits relative to max|logit| (fixture README §8); Θ matrices likewise.
+  f64Logits: 1e-12,
+  f64Theta: 1e-10,
+  // float32 engine: README §8 "forward logits in float32: 1e-6 relative to
+  // max|logit|; in train mode 1e-6 except the deep chain (376: 8.4e-5)".
+  f32LogitsEval: 1e-6,
+  f32LogitsTrain: (name: FixtureName) => (name === '376_seed0' ? 4e-4 : 4e-6),
+};
+
+const { input, labels } = fixtureBatch();
+const input64 = Float64Array.from(input);
+const f32Tol = tolerances().f32_engine as Record<string, { rtol: number }>;
+const perFixtureF32 = tolerances().per_fixture_f32_engine as Record<string, Record<string, number | null>>;
+
+function gradNorms(net: Network, grad: ArrayLike<number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of net.selectParams('weights')) {
+    let s = 0;
+    for (let i = 0; i < p.size; i++) s += grad[p.offset + i] ** 2;
+    out.set(p.name, Math.sqrt(s));
+  }
+  return out;
+}
+
+function trace(theta: Float64Array, n: number): number {
+  let t = 0;
+  for (let i = 0; i < n; i++) t += theta[i * n + i];
+  return t;
+}
+
+/** TE-NAS: every parameter whose name contains "weight" (conv, BN γ, classifier). */
+const teNasParams = (p: { name: string }) => p.name.includes('weight');
+
+describe.each(FIXTURES)('fixture %s', (name) => {
+  const exp = expected(name);
+  let net64: Network;
+  let net32: Network;
+
+  beforeAll(async () => {
+    net64 = await Network.fromOnnxFile(fixturePath(name, 'model.onnx'), { dtype: 'float64' });
+    net32 = await Network.fromOnnxFile(fixturePath(name, 'model.onnx'), { dtype: 'float32' });
+  });
+  afterAll(() => {
+    net64?.dispose();
+    net32?.dispose();
+  });
+
+  it('counts parameters and MACs as NAS-Bench-201 does', () => {
+    expect(net64.numTrainable).toBe(exp.num_params);
+    expect(net64.macsPerSample).toBe(exp.macs);
+  });
+
+  it('float64: eval- and train-mode logits, loss and per-layer gradient norms', async () => {
+    const eval64 = await net64.forward(input64, { bn: 'eval' });
+    expect(maxRelToMax(eval64, readF64(name, 'logits_eval_f64.bin'))).toBeLessThan(TOL.f64Logits);
+    const train64 = await net64.forward(input64, { bn: 'train' });
+    expect(maxRelToMax(train64, readF64(name, 'logits_train_f64.bin'))).toBeLessThan(TOL.f64Logits);
+
+    const g = await net64.gradient(input64, labels);
+    expect(relDiff(g.loss, exp.loss_train.f64)).toBeLessThan(TOL.f64);
+    expect(maxRelToMax(g.logits, readF64(name, 'logits_train_f64.bin'))).toBeLessThan(TOL.f64Logits);
+    const norms = gradNorms(net64, g.grad);
+    for (const layer of exp.per_layer as { name: string; grad_norm: { f64: number } }[]) {
+      // Dead ops' parameters are absent from the ONNX graph (README §3.3).
+      const got = norms.get(layer.name) ?? 0;
+      expect(relDiff(got, layer.grad_norm.f64), layer.name).toBeLessThan(TOL.f64);
+    }
+    const sum = [...norms.values()].reduce((a, b) => a + b, 0);
+    expect(relDiff(sum, exp.metrics.grad_norm.f64)).toBeLessThan(TOL.f64);
+  });
+
+  it('float64: decomposed Θ of the true-class logits (ntk_trace), BN train and eval', async () => {
+    const j = await net64.jacobian(input64, labels, { mode: 'decomposed', output: 'true_class', params: 'weights_and_biases' });
+    expect(j.rows).toBe(64);
+    expect(maxRelToMax(j.theta!, readF64(name, 'theta_ntk_train_f64.bin'))).toBeLessThan(TOL.f64Theta);
+    expect(relDiff(Math.sqrt(trace(j.theta!, 64) / 64), exp.metrics.ntk_trace.f64)).toBeLessThan(TOL.f64);
+
+    const e = await net64.jacobian(input64, labels, { mode: 'decomposed', bn: 'eval', params: 'weights_and_biases' });
+    expect(maxRelToMax(e.theta!, readF64(name, 'theta_ntk_eval_f64.bin'))).toBeLessThan(TOL.f64Theta);
+  });
+
+  it('float64: exact Θ of the summed logits (te_nas_cond)', async () => {
+    const j = await net64.jacobian(input64, labels, { mode: 'exact', output: 'sum', params: teNasParams });
+    expect(j.cols).toBe(exp.metrics.te_nas_cond.num_params);
+    expect(maxRelToMax(j.theta!, readF64(name, 'theta_tenas_f64.bin'))).toBeLessThan(TOL.f64Theta);
+    expect(relDiff(trace(j.theta!, 64), exp.metrics.te_nas_trace.f64)).toBeLessThan(TOL.f64);
+  });
+
+  it('float32: logits, loss, gradient norms and ntk_trace within the float32-engine tolerances', async () => {
+    const fx = perFixtureF32[name];
+    const eval32 = await net32.forward(input, { bn: 'eval' });
+    expect(maxRelToMax(eval32, readF64(name, 'logits_eval_f64.bin'))).toBeLessThan(TOL.f32LogitsEval);
+    const g = await net32.gradient(input, labels);
+    expect(maxRelToMax(g.logits, readF64(name, 'logits_train_f64.bin'))).toBeLessThan(TOL.f32LogitsTrain(name));
+    expect(relDiff(g.loss, exp.loss_train.f64)).toBeLessThan(f32Tol.loss_train.rtol);
+    const sum = [...gradNorms(net32, g.grad).values()].reduce((a, b) => a + b, 0);
+    expect(relDiff(sum, exp.metrics.grad_norm.f64)).toBeLessThan(fx.grad_norm ?? f32Tol.grad_norm.rtol);
+
+    const j = await net32.jacobian(input, labels, { params: 'weights_and_biases' });
+    const ntk = Math.sqrt(trace(j.theta!, 64) / 64);
+    expect(relDiff(ntk, exp.metrics.ntk_trace.f64)).toBeLessThan(fx.ntk_trace ?? f32Tol.ntk_trace.rtol);
+  });
+});
+
+describe('float32 exact Θ', () => {
+  it('matches te_nas_trace of a small fixture within the float32 tolerance, chunked or not', async () => {
+    const name: FixtureName = '4948_seed1';
+    const exp = expected(name);
+    const net = await Network.fromOnnxFile(fixturePath(name, 'model.onnx'), { dtype: 'float32' });
+    try {
+      const whole = await net.jacobian(input, labels, { mode: 'exact', output: 'sum', params: teNasParams });
+      expect(relDiff(trace(whole.theta!, 64), exp.metrics.te_nas_trace.f64)).toBeLessThan(
+        perFixtureF32[name].te_nas_trace ?? f32Tol.te_nas_trace.rtol,
+      );
+      const chunked = await net.jacobian(input, labels, { mode: 'exact', output: 'sum', params: teNasParams, chunk: 7 });
+      expect(chunked.chunk).toBe(7);
+      // The same float32 rows in another grouping: equal up to Θ's float64 sums.
+      expectAllClose(chunked.theta!, whole.theta!, { rtol: 1e-5, atol: 1e-6 * maxAbs(whole.theta!) }, 'chunked Θ');
+    } finally {
+      net.dispose();
+    }
+  });
+});
