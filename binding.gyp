@@ -5,6 +5,7 @@
       "sources": [
         "native/core/thread_pool.cpp",
         "native/core/buffer_pool.cpp",
+        "native/core/peak.cpp",
         "native/core/cpu_features.cpp",
         "native/core/gemm.cpp",
         "native/core/gemm_kernels_portable.cpp",

@@ -6,6 +6,8 @@
 #include "addon/network_wrap.h"
 #include "core/cpu_features.h"
 #include "core/gemm.h"
+#include "core/peak.h"
+#include "core/buffer_pool.h"
 #include "core/thread_pool.h"
 
 namespace hnas {
@@ -41,6 +43,21 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   if (n < 0 || n > 1024) throw Napi::RangeError::New(info.Env(), "setNumThreads(n): n must be in [0, 1024]");
   set_num_threads(n);
   return Napi::Number::New(info.Env(), num_threads());
+}
+
+// measurePeak(threads, seconds, double) -> GFLOP/s of a register-resident FMA loop.
+Napi::Value MeasurePeak(const Napi::CallbackInfo& info) {
+  const int threads = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  const double seconds = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0.5;
+  const bool dp = info.Length() > 2 && info[2].ToBoolean();
+  if (threads < 0 || !(seconds > 0 && seconds <= 60))
+    throw Napi::RangeError::New(info.Env(), "measurePeak(threads >= 0, 0 < seconds <= 60, double)");
+  return Napi::Number::New(info.Env(), measure_fma_peak_gflops(threads, seconds, dp));
+}
+
+// releaseMemory() -> bytes of cached tensor memory given back to the system.
+Napi::Value ReleaseMemory(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(pool_release_cached()));
 }
 
 Napi::Value ForceGemmKernel(const Napi::CallbackInfo& info) {
@@ -94,6 +111,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("forceGemmKernel", Napi::Function::New(env, ForceGemmKernel));
   exports.Set("gemm", Napi::Function::New(env, Gemm));
+  exports.Set("measurePeak", Napi::Function::New(env, MeasurePeak));
+  exports.Set("releaseMemory", Napi::Function::New(env, ReleaseMemory));
   return exports;
 }
 

@@ -6,18 +6,24 @@
 //
 //   for each K super-block of depth ka            (usually all of K)
 //     for each M block of mc rows                 (usually all of M)
-//       pack A[mc x ka] into MR-row panels         -> stays in L2/L3
+//       pack A[mc x ka] into MR-row panels         -> L2 (L3 if large)
 //       for each N block of nc columns
 //         for each K block of depth kc within ka
-//           pack B[kc x nc] into NR-column panels  -> sized for L2
-//           macro-kernel: for each MR panel (in L1), for each NR panel
-//                         -> MR x NR micro-kernel
+//           macro-kernel on the packed B[kc x nc]  -> L2
+//             for each MR panel of A (in L1), for each NR columns of B:
+//               MR x NR micro-kernel
+//             meanwhile pack the next B block, piece by piece
 //
 // Packing makes every trans combination look the same to the micro-kernel,
-// so all four take the same fast path. The whole of A (for the im2col shapes
-// A is the small weight matrix) is packed once per thread and each B element
-// is packed exactly once, which matters because those products are
-// memory-bound on B: each B element feeds only M (16..64) FMAs.
+// so all four take the same fast path. A (the small weight matrix in the
+// im2col products) is packed once per thread and each B element exactly
+// once. Those products are bound by streaming B from DRAM (each element
+// feeds only M = 16..64 FMAs), so B blocks are double-buffered and the next
+// one is packed in pieces between micro-kernel calls, each piece prefetched
+// during the call before it: the memory traffic overlaps the FMAs instead of
+// forming a separate memory-bound phase. Packed B blocks keep B's row-major
+// layout (pitch ~nc), so packing a no-trans B is a sequence of long
+// contiguous copies.
 //
 // Threads: the problem is cut into tm x tn x tk independent parts (a grid
 // over C, optionally split along K), chosen by a small cost model. Each part

@@ -36,14 +36,15 @@
 namespace hnas {
 namespace gemm_detail {
 
-// Packed layouts (all k-major so the micro-kernel reads both operands
-// sequentially):
-//  - packed A: micro-panels of MR rows of op(A); panel p holds
-//    op(A)(p*MR + i, k) at [k*MR + i], zero-padded past the last row.
-//  - packed B: micro-panels of NR columns of op(B); panel q holds
-//    op(B)(k, q*NR + j) at [k*NR + j], zero-padded past the last column.
-// Because a panel of kc steps is kc*MR (kc*NR) elements, panel p of a packed
-// block starts at element p*MR*kc, i.e. at row_offset*kc.
+// Packed layouts:
+//  - A: micro-panels of MR rows of op(A); panel p holds op(A)(p*MR + i, k)
+//    at [p*MR*kc + k*MR + i], zero-padded past the last row, so the
+//    micro-kernel reads it sequentially (it stays in L1 for a whole row of
+//    micro-tiles).
+//  - B: a row-major block, op(B)(k, j) at [k*ldp + j], zero-padded from n up
+//    to the next multiple of NR. The micro-kernel reads NR columns per k
+//    with stride ldp (the block sits in L2); packing a no-trans B is plain
+//    row copies.
 // Packing of the next B block, handed to the macro-kernel so that it can be
 // done in small parts between micro-kernel calls (see macro_kernel below).
 template <typename T>

@@ -98,6 +98,10 @@ export interface RawAddon {
   buildInfo(): RawBuildInfo;
   setNumThreads(n: number): number;
   forceGemmKernel(name: string): string;
+  /** GFLOP/s of a register-resident FMA loop on `threads` threads (0 = all). */
+  measurePeak(threads: number, seconds: number, double: boolean): number;
+  /** Gives cached tensor memory back to the system; returns the bytes released. */
+  releaseMemory(): number;
   gemm(
     transA: boolean,
     transB: boolean,
