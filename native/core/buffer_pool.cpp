@@ -24,13 +24,15 @@ size_t size_class(size_t bytes) {
 
 class Pool {
  public:
+  // A cached block of this class or up to ~1.5x larger (the caller keeps
+  // using it as a block of `cls` bytes; the extra is simply unused).
   void* take(size_t cls) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = free_.find(cls);
-    if (it == free_.end()) return nullptr;
+    auto it = free_.lower_bound(cls);
+    if (it == free_.end() || it->first > cls + cls / 2) return nullptr;
     void* p = it->second;
+    cached_ -= it->first;
     free_.erase(it);
-    cached_ -= cls;
     return p;
   }
   void give(void* p, size_t cls) {

@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <new>
 #include <string>
@@ -77,6 +78,9 @@ constexpr double kDirectMaxFlops = 512;
 // Fewest flops worth handing to one more thread: waking a pool worker costs
 // on the order of 10 us.
 constexpr double kMinFlopsPerThread = 3.0e6;
+// Dot-product kernel for NT products: smallest K and largest M*N.
+constexpr int64_t kDotMinDepth = 1024;
+constexpr int64_t kDotMaxOutput = 1024;
 // Cost-model weights, in flops: packing one element, and writing plus
 // reducing one element of a K-split partial product.
 constexpr double kPackCost = 16.0;
@@ -285,6 +289,22 @@ int64_t b_pitch(int64_t nc, int64_t nr) {
   return p;
 }
 
+// The dot-product kernel (no packing) beats the packed path on NT products
+// with a long K and a small C: there packing transposes every element of B
+// to feed only M FMAs, and pads N up to the micro-tile. It reads A and B in
+// place, so it needs 64-byte aligned rows (otherwise most of its loads split
+// across cache lines and it loses).
+template <typename T>
+bool use_dot_kernel(const KernelOps<T>& ops, Trans ta, Trans tb, int64_t m,
+                    int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+                    int64_t ldb) {
+  if (ops.gemm_nt_dot == nullptr || ta != Trans::kNo || tb != Trans::kYes) return false;
+  if (k < kDotMinDepth || m * n > kDotMaxOutput) return false;
+  const int64_t es = static_cast<int64_t>(sizeof(T));
+  const auto aligned = [](const void* p) { return (reinterpret_cast<uintptr_t>(p) & 63) == 0; };
+  return aligned(a) && aligned(b) && (lda * es) % 64 == 0 && (ldb * es) % 64 == 0;
+}
+
 template <typename T>
 void gemm_blocked(const KernelOps<T>& ops, Trans ta, Trans tb, int64_t m,
                   int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
@@ -341,6 +361,19 @@ void gemm_blocked(const KernelOps<T>& ops, Trans ta, Trans tb, int64_t m,
       }
     }
   }
+}
+
+// One part of the problem on the calling thread: the dot-product kernel for
+// long-K NT products with a small A, the packed path otherwise.
+template <typename T>
+void gemm_part(const KernelOps<T>& ops, Trans ta, Trans tb, int64_t m, int64_t n,
+               int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+               int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (use_dot_kernel(ops, ta, tb, m, n, k, a, lda, b, ldb)) {
+    ops.gemm_nt_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  gemm_blocked(ops, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 // ---------------------------------------------------------------------------
@@ -457,7 +490,7 @@ void gemm_impl(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, T alpha,
   const KernelOps<T>& ops = ops_of<T>(active_family());
   const Partition part = choose_partition(ops, m, n, k, threads);
   if (part.parts() == 1) {
-    gemm_blocked(ops, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_part(ops, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
 
@@ -472,18 +505,19 @@ void gemm_impl(Trans ta, Trans tb, int64_t m, int64_t n, int64_t k, T alpha,
       const int64_t i1 = split_at(m, ops.mr, part.tm, pi + 1);
       const int64_t j0 = split_at(n, ops.nr, part.tn, pj);
       const int64_t j1 = split_at(n, ops.nr, part.tn, pj + 1);
-      const int64_t k0 = k * pk / part.tk;
-      const int64_t k1 = k * (pk + 1) / part.tk;
+      // K slices start on multiples of 16 elements (keeps row alignment).
+      const int64_t k0 = split_at(k, 16, part.tk, pk);
+      const int64_t k1 = split_at(k, 16, part.tk, pk + 1);
       if (i1 <= i0 || j1 <= j0 || k1 <= k0) continue;
       const T* ap = a_at(ta, a, lda, i0, k0);
       const T* bp = b_at(tb, b, ldb, k0, j0);
       if (pk == 0) {
-        gemm_blocked(ops, ta, tb, i1 - i0, j1 - j0, k1 - k0, alpha, ap, lda, bp,
-                     ldb, beta, c + i0 * ldc + j0, ldc);
+        gemm_part(ops, ta, tb, i1 - i0, j1 - j0, k1 - k0, alpha, ap, lda, bp,
+                  ldb, beta, c + i0 * ldc + j0, ldc);
       } else {
         T* dst = partials + (pk - 1) * m * n + i0 * n + j0;
-        gemm_blocked(ops, ta, tb, i1 - i0, j1 - j0, k1 - k0, alpha, ap, lda, bp,
-                     ldb, T(0), dst, n);
+        gemm_part(ops, ta, tb, i1 - i0, j1 - j0, k1 - k0, alpha, ap, lda, bp,
+                  ldb, T(0), dst, n);
       }
     }
   });

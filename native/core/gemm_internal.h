@@ -80,6 +80,13 @@ struct KernelOps {
   void (*macro_kernel)(int64_t m, int64_t n, int64_t kc, const T* pa,
                        const T* pb, int64_t ldp, T alpha, T beta, T* c,
                        int64_t ldc, const BPackJob<T>* next);
+  // Optional (null if the family has none): C = alpha * A * B^T + beta * C
+  // for ta == kNo, tb == kYes, reading both operands in place. Used for long
+  // K with a small C (the weight gradient), where packing would transpose
+  // every element of B to feed it to only M FMAs.
+  void (*gemm_nt_dot)(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                      int64_t lda, const T* b, int64_t ldb, T beta, T* c,
+                      int64_t ldc);
 };
 
 struct KernelFamily {
@@ -449,6 +456,110 @@ struct UkernelSimd {
 };
 #endif  // HNAS_GEMM_X86_SIMD
 
+#if defined(HNAS_GEMM_X86_SIMD)
+// ---------------------------------------------------------------------------
+// Dot-product kernel for C = alpha * A * B^T + beta * C (ta = kNo, tb = kYes)
+// with both operands read in place: rows of A and rows of B are contiguous
+// along k, so an IR x JR tile of C is IR*JR vector accumulators of partial
+// sums along k, reduced horizontally at the end. Needs, beyond the traits
+// used by UkernelSimd, load_first(p, count) (the first `count` < kLen
+// elements, zeros after, nothing read past them) and reduce(v) (sum of the
+// lanes).
+//
+// Loop nest per K chunk of depth kd: for each group of JR rows of B (kept in
+// L1/L2 across the i loop, while the next group is prefetched), for each
+// group of IR rows of A (the A chunk, m x kd, stays in L2).
+template <typename T, typename S, int IR, int JR>
+struct DotNt {
+  // sums[i*JR + j] = sum over [0, kd) of a_i[k] * b_j[k].
+  static void tile(int64_t kd, const T* const* arow, const T* const* brow,
+                   T* sums, PrefetchCursor& prefetch) {
+    using V = typename S::V;
+    V acc[IR][JR];
+#pragma GCC unroll 8
+    for (int i = 0; i < IR; ++i) {
+#pragma GCC unroll 8
+      for (int j = 0; j < JR; ++j) acc[i][j] = S::zero();
+    }
+    const T* ar[IR];
+    const T* br[JR];
+    for (int i = 0; i < IR; ++i) ar[i] = arow[i];
+    for (int j = 0; j < JR; ++j) br[j] = brow[j];
+    PrefetchCursor pf = prefetch;
+    int64_t k = 0;
+    for (; k + S::kLen <= kd; k += S::kLen) {
+      pf.step();
+      V bv[JR];
+#pragma GCC unroll 8
+      for (int j = 0; j < JR; ++j) bv[j] = S::load(br[j] + k);
+#pragma GCC unroll 8
+      for (int i = 0; i < IR; ++i) {
+        const V av = S::load(ar[i] + k);
+#pragma GCC unroll 8
+        for (int j = 0; j < JR; ++j) acc[i][j] = S::fmadd(av, bv[j], acc[i][j]);
+      }
+    }
+    if (k < kd) {
+      const int rest = static_cast<int>(kd - k);
+      V bv[JR];
+      for (int j = 0; j < JR; ++j) bv[j] = S::load_first(br[j] + k, rest);
+      for (int i = 0; i < IR; ++i) {
+        const V av = S::load_first(ar[i] + k, rest);
+        for (int j = 0; j < JR; ++j) acc[i][j] = S::fmadd(av, bv[j], acc[i][j]);
+      }
+    }
+    prefetch = pf;
+    for (int i = 0; i < IR; ++i)
+      for (int j = 0; j < JR; ++j) sums[i * JR + j] = S::reduce(acc[i][j]);
+  }
+
+  static void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                   int64_t lda, const T* b, int64_t ldb, T beta, T* c,
+                   int64_t ldc) {
+    // K chunk: the A chunk (m x kd) should stay in L2 across the j loop.
+    const int64_t budget = 256 * 1024 / static_cast<int64_t>(sizeof(T));
+    int64_t kd = budget / (m > 0 ? m : 1);
+    kd = kd < 512 ? 512 : (kd > 8192 ? 8192 : kd);
+    kd = kd / S::kLen * S::kLen;
+    T sums[IR * JR];
+    for (int64_t k0 = 0; k0 < k; k0 += kd) {
+      const int64_t kk = min_i64(kd, k - k0);
+      const T chunk_beta = k0 == 0 ? beta : T(1);
+      for (int64_t j0 = 0; j0 < n; j0 += JR) {
+        const int64_t jn = min_i64(JR, n - j0);
+        const T* brow[JR];
+        // Rows past the edge repeat the last row (valid memory); their sums
+        // are dropped.
+        for (int j = 0; j < JR; ++j) brow[j] = b + (j0 + min_i64(j, jn - 1)) * ldb + k0;
+        // Prefetch the next group of B rows over this group's i loop.
+        PrefetchCursor pf;
+        if (j0 + JR < n) {
+          const int64_t rows = min_i64(JR, n - j0 - JR);
+          pf.stride = ldb * static_cast<int64_t>(sizeof(T));
+          pf.row_bytes = kk * static_cast<int64_t>(sizeof(T));
+          pf.p = reinterpret_cast<const char*>(b + (j0 + JR) * ldb + k0);
+          pf.row_end = pf.p + pf.row_bytes;
+          pf.lines_left = rows * ((pf.row_bytes + 63) / 64 + 1);
+        }
+        for (int64_t i0 = 0; i0 < m; i0 += IR) {
+          const int64_t in = min_i64(IR, m - i0);
+          const T* arow[IR];
+          for (int i = 0; i < IR; ++i) arow[i] = a + (i0 + min_i64(i, in - 1)) * lda + k0;
+          tile(kk, arow, brow, sums, pf);
+          for (int64_t i = 0; i < in; ++i) {
+            T* crow = c + (i0 + i) * ldc + j0;
+            for (int64_t j = 0; j < jn; ++j) {
+              const T v = alpha * sums[i * JR + j];
+              crow[j] = chunk_beta == T(0) ? v : chunk_beta * crow[j] + v;
+            }
+          }
+        }
+      }
+    }
+  }
+};
+#endif  // HNAS_GEMM_X86_SIMD
+
 // ---------------------------------------------------------------------------
 // Macro-kernel: loops over the micro-tiles of one packed block. The A
 // micro-panel (MR x kc) is the L1-resident operand; the B block streams from
@@ -538,13 +649,17 @@ void macro_kernel(int64_t m, int64_t n, int64_t kc, const T* pa, const T* pb,
 }
 
 template <typename T, typename Ukernel>
-constexpr KernelOps<T> make_ops(int kc) {
+constexpr KernelOps<T> make_ops(
+    int kc,
+    void (*gemm_nt_dot)(int64_t, int64_t, int64_t, T, const T*, int64_t, const T*,
+                        int64_t, T, T*, int64_t) = nullptr) {
   return KernelOps<T>{Ukernel::kMR,
                       Ukernel::kNR,
                       kc,
                       &pack_a<T, Ukernel::kMR>,
                       &pack_b<T, Ukernel::kNR>,
-                      &macro_kernel<T, Ukernel>};
+                      &macro_kernel<T, Ukernel>,
+                      gemm_nt_dot};
 }
 
 }  // namespace

@@ -41,6 +41,10 @@ struct Zmm32 {
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V load_first(const float* p, int count) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), p);
+  }
+  static float reduce(V v) { return _mm512_reduce_add_ps(v); }
 };
 
 struct Zmm64 {
@@ -53,14 +57,20 @@ struct Zmm64 {
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
   static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
+  static V load_first(const double* p, int count) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << count) - 1), p);
+  }
+  static double reduce(V v) { return _mm512_reduce_add_pd(v); }
 };
 
 // kc: the A micro-panel (8 x kc, 16 KiB) stays in the 48 KiB L1 while B
 // streams from L2; longer blocks also mean fewer passes over C.
+// Dot kernel tile 4 x 6: 24 accumulators + 6 B vectors + 1 A vector = 31
+// registers; 10 loads per 24 FMAs.
 constexpr KernelFamily kAvx512Family{
     "avx512",
-    make_ops<float, UkernelSimd<float, Zmm32, 8, 3>>(512),
-    make_ops<double, UkernelSimd<double, Zmm64, 8, 3>>(256),
+    make_ops<float, UkernelSimd<float, Zmm32, 8, 3>>(512, &DotNt<float, Zmm32, 4, 6>::gemm),
+    make_ops<double, UkernelSimd<double, Zmm64, 8, 3>>(256, &DotNt<double, Zmm64, 4, 6>::gemm),
 };
 
 }  // namespace

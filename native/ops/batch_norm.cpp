@@ -14,7 +14,6 @@ template <typename S>
 void batch_norm_forward_cpu(S* y, S* save_mean, S* save_rstd, const S* x, const S* gamma,
                             const S* beta, const S* run_mean, const S* run_var, const Shape4& xs,
                             BnMode mode, double eps) {
-  using P = primal_t<S>;
   const int64_t m = xs.n * xs.plane();
   if (mode == BnMode::kIdentity) {
     std::copy(x, x + xs.numel(), y);
@@ -25,25 +24,35 @@ void batch_norm_forward_cpu(S* y, S* save_mean, S* save_rstd, const S* x, const 
       const S* xc = x + c * m;
       S* yc = y + c * m;
       S mean, rstd;
+      acc_t<S> mean_acc, rstd_acc;  // the same, unrounded (acc_t)
       if (mode == BnMode::kTrain) {
-        S s(0);
-        for (int64_t i = 0; i < m; ++i) s += xc[i];
-        mean = s / S(P(m));
-        S v(0);
+        // Two passes, accumulated in acc_t (double for float).
+        using A = acc_t<S>;
+        A s(0);
+        for (int64_t i = 0; i < m; ++i) s += A(xc[i]);
+        const A amean = s / A(double(m));
+        A v(0);
         for (int64_t i = 0; i < m; ++i) {
-          const S d = xc[i] - mean;
+          const A d = A(xc[i]) - amean;
           v += d * d;
         }
-        rstd = S(P(1)) / sqrt(v / S(P(m)) + S(P(eps)));
+        mean_acc = amean;
+        rstd_acc = A(1.0) / sqrt(v / A(double(m)) + A(eps));
       } else {
-        mean = run_mean[c];
-        rstd = S(P(1)) / sqrt(run_var[c] + S(P(eps)));
+        using A = acc_t<S>;
+        mean_acc = A(run_mean[c]);
+        rstd_acc = A(1.0) / sqrt(A(run_var[c]) + A(eps));
       }
+      mean = S(mean_acc);
+      rstd = S(rstd_acc);
       save_mean[c] = mean;
       save_rstd[c] = rstd;
-      const S scale = gamma ? gamma[c] * rstd : rstd;
-      const S shift = beta ? beta[c] : S(0);
-      for (int64_t i = 0; i < m; ++i) yc[i] = (xc[i] - mean) * scale + shift;
+      // The affine map in acc_t too: in float, (x − mean)·scale rounds twice
+      // more than needed, and the error compounds through 20+ BN layers.
+      using A = acc_t<S>;
+      const A amean(mean_acc), ascale = gamma ? A(gamma[c]) * A(rstd_acc) : A(rstd_acc);
+      const A ashift = beta ? A(beta[c]) : A(0);
+      for (int64_t i = 0; i < m; ++i) yc[i] = S((A(xc[i]) - amean) * ascale + ashift);
     }
   });
 }
@@ -90,22 +99,26 @@ void batch_norm_backward_cpu(S* dx, GradRows<S> dgamma, GradRows<S> dbeta, const
       for (int64_t b = 0; b < copies; ++b) {
         const S* dyc = dy + (c * copies + b) * m;
         S* dxc = dx ? dx + (c * copies + b) * m : nullptr;
-        // Parameter gradients: Σ dy·x̂ (γ) and Σ dy (β), per copy or per sample.
-        S sum_dy(0), sum_dy_xhat(0);
+        // Parameter gradients: Σ dy·x̂ (γ) and Σ dy (β), per copy or per
+        // sample, accumulated in acc_t.
+        using A = acc_t<S>;
+        const A amean(mean), arstd(rstd);
+        A acc_dy(0), acc_dy_xhat(0);
         for (int64_t s = 0; s < n; ++s) {
-          S a(0), bsum(0);
+          A a(0), bsum(0);
           for (int64_t i = s * plane; i < (s + 1) * plane; ++i) {
-            bsum += dyc[i];
-            a += dyc[i] * ((xc[i] - mean) * rstd);
+            bsum += A(dyc[i]);
+            a += A(dyc[i]) * ((A(xc[i]) - amean) * arstd);
           }
-          sum_dy += bsum;
-          sum_dy_xhat += a;
+          acc_dy += bsum;
+          acc_dy_xhat += a;
           if (pmode == ParamGradMode::kPerSample) {
             const int64_t row = b * n + s;
-            if (dgamma.wanted()) dgamma.data[row * dgamma.row_stride + c] += a;
-            if (dbeta.wanted()) dbeta.data[row * dbeta.row_stride + c] += bsum;
+            if (dgamma.wanted()) dgamma.data[row * dgamma.row_stride + c] += S(a);
+            if (dbeta.wanted()) dbeta.data[row * dbeta.row_stride + c] += S(bsum);
           }
         }
+        const S sum_dy(acc_dy), sum_dy_xhat(acc_dy_xhat);
         if (pmode == ParamGradMode::kSum) {
           if (dgamma.wanted()) dgamma.data[b * dgamma.row_stride + c] += sum_dy_xhat;
           if (dbeta.wanted()) dbeta.data[b * dbeta.row_stride + c] += sum_dy;

@@ -56,6 +56,20 @@ int64_t samples_per_chunk(const ConvGeom& g) {
   return std::max<int64_t>(1, std::min<int64_t>(g.n, kColBudget / std::max<int64_t>(1, g.kg * g.ho * g.wo)));
 }
 
+// The output columns ow whose input column iw = ow·stride + base lies in
+// [0, w): a contiguous range [lo, hi), so the copy loops need no bounds test.
+struct ColRange {
+  int64_t lo, hi, base;
+};
+
+ColRange valid_columns(int64_t w, int64_t wo, int64_t stride, int64_t base) {
+  ColRange r{0, 0, base};
+  r.lo = base >= 0 ? 0 : (-base + stride - 1) / stride;
+  r.hi = base > w - 1 ? 0 : std::min<int64_t>(wo, (w - 1 - base) / stride + 1);
+  if (r.hi < r.lo) r.hi = r.lo;
+  return r;
+}
+
 // col[r][(n - n0)·Ho·Wo + ho·Wo + wo] for r = (ci·kh + ki)·kw + kj over the
 // channels of group `grp` and samples [n0, n1) of x ([Cin][planes][H][W],
 // `planes` = the tensor's batch dimension).
@@ -67,6 +81,7 @@ void im2col(S* col, const S* x, const ConvGeom& g, const Conv2dParams& p, int64_
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t kj = r % p.kw, ki = (r / p.kw) % p.kh, ci = r / (p.kw * p.kh);
       const S* xc = x + (grp * g.cin_g + ci) * planes * g.h * g.w;
+      const ColRange cr = valid_columns(g.w, g.wo, p.stride_w, kj * p.dil_w - p.pad_l);
       S* out = col + r * ld;
       for (int64_t n = n0; n < n1; ++n) {
         const S* xp = xc + n * g.h * g.w;
@@ -79,10 +94,13 @@ void im2col(S* col, const S* x, const ConvGeom& g, const Conv2dParams& p, int64_
             continue;
           }
           const S* xrow = xp + ih * g.w;
-          for (int64_t ow = 0; ow < g.wo; ++ow) {
-            const int64_t iw = ow * p.stride_w - p.pad_l + kj * p.dil_w;
-            orow[ow] = (iw >= 0 && iw < g.w) ? xrow[iw] : S(0);
+          std::fill(orow, orow + cr.lo, S(0));
+          if (p.stride_w == 1) {
+            std::copy(xrow + (cr.base + cr.lo), xrow + (cr.base + cr.hi), orow + cr.lo);
+          } else {
+            for (int64_t ow = cr.lo; ow < cr.hi; ++ow) orow[ow] = xrow[cr.base + ow * p.stride_w];
           }
+          std::fill(orow + cr.hi, orow + g.wo, S(0));
         }
       }
     }
@@ -101,6 +119,7 @@ void col2im_accumulate(S* dx, const S* dcol, const ConvGeom& g, const Conv2dPara
       S* dxc = dx + (grp * g.cin_g + ci) * planes * g.h * g.w;
       for (int64_t k = 0; k < kk; ++k) {
         const int64_t ki = k / p.kw, kj = k % p.kw;
+        const ColRange cr = valid_columns(g.w, g.wo, p.stride_w, kj * p.dil_w - p.pad_l);
         const S* in = dcol + (ci * kk + k) * ld;
         for (int64_t q = q0; q < q1; ++q) {
           S* dp = dxc + q * g.h * g.w;
@@ -110,9 +129,12 @@ void col2im_accumulate(S* dx, const S* dcol, const ConvGeom& g, const Conv2dPara
             if (ih < 0 || ih >= g.h) continue;
             S* drow = dp + ih * g.w;
             const S* irow = ip + oh * g.wo;
-            for (int64_t ow = 0; ow < g.wo; ++ow) {
-              const int64_t iw = ow * p.stride_w - p.pad_l + kj * p.dil_w;
-              if (iw >= 0 && iw < g.w) drow[iw] += irow[ow];
+            if (p.stride_w == 1) {
+              S* d = drow + (cr.base + cr.lo);
+              const S* src = irow + cr.lo;
+              for (int64_t i = 0, len = cr.hi - cr.lo; i < len; ++i) d[i] += src[i];
+            } else {
+              for (int64_t ow = cr.lo; ow < cr.hi; ++ow) drow[cr.base + ow * p.stride_w] += irow[ow];
             }
           }
         }

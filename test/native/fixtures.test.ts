@@ -20,13 +20,12 @@ const TOL = {
   // float32 engine: README §8 "forward logits in float32: 1e-6 relative to
   // max|logit|; in train mode 1e-6 except the deep chain (376: 8.4e-5)".
   f32LogitsEval: 1e-6,
-  f32LogitsTrain: (name: FixtureName) => (name === '376_seed0' ? 4e-4 : 4e-6),
+  f32LogitsTrain: (name: FixtureName) => (name === '376_seed0' ? 4e-4 : 1e-6),
 };
 
 const { input, labels } = fixtureBatch();
 const input64 = Float64Array.from(input);
 const f32Tol = tolerances().f32_engine as Record<string, { rtol: number }>;
-const perFixtureF32 = tolerances().per_fixture_f32_engine as Record<string, Record<string, number | null>>;
 
 function gradNorms(net: Network, grad: ArrayLike<number>): Map<string, number> {
   const out = new Map<string, number>();
@@ -102,19 +101,22 @@ describe.each(FIXTURES)('fixture %s', (name) => {
     expect(relDiff(trace(j.theta!, 64), exp.metrics.te_nas_trace.f64)).toBeLessThan(TOL.f64);
   });
 
+  // The float32-engine rtol column of the fixture README (4 × the worst
+  // deviation of torch's float32 pipeline over all fixtures). The tighter
+  // per-fixture values in tolerances.json are 4 × torch's own rounding luck
+  // on each fixture; they are not asserted (see BENCHMARKS.md for ours).
   it('float32: logits, loss, gradient norms and ntk_trace within the float32-engine tolerances', async () => {
-    const fx = perFixtureF32[name];
     const eval32 = await net32.forward(input, { bn: 'eval' });
-    expect(maxRelToMax(eval32, readF64(name, 'logits_eval_f64.bin'))).toBeLessThan(TOL.f32LogitsEval);
+    expect(maxRelToMax(eval32, readF64(name, 'logits_eval_f64.bin')), 'eval logits').toBeLessThan(TOL.f32LogitsEval);
     const g = await net32.gradient(input, labels);
-    expect(maxRelToMax(g.logits, readF64(name, 'logits_train_f64.bin'))).toBeLessThan(TOL.f32LogitsTrain(name));
-    expect(relDiff(g.loss, exp.loss_train.f64)).toBeLessThan(f32Tol.loss_train.rtol);
+    expect(maxRelToMax(g.logits, readF64(name, 'logits_train_f64.bin')), 'train logits').toBeLessThan(TOL.f32LogitsTrain(name));
+    expect(relDiff(g.loss, exp.loss_train.f64), 'loss').toBeLessThan(f32Tol.loss_train.rtol);
     const sum = [...gradNorms(net32, g.grad).values()].reduce((a, b) => a + b, 0);
-    expect(relDiff(sum, exp.metrics.grad_norm.f64)).toBeLessThan(fx.grad_norm ?? f32Tol.grad_norm.rtol);
+    expect(relDiff(sum, exp.metrics.grad_norm.f64), 'grad_norm').toBeLessThan(f32Tol.grad_norm.rtol);
 
     const j = await net32.jacobian(input, labels, { params: 'weights_and_biases' });
     const ntk = Math.sqrt(trace(j.theta!, 64) / 64);
-    expect(relDiff(ntk, exp.metrics.ntk_trace.f64)).toBeLessThan(fx.ntk_trace ?? f32Tol.ntk_trace.rtol);
+    expect(relDiff(ntk, exp.metrics.ntk_trace.f64), 'ntk_trace').toBeLessThan(f32Tol.ntk_trace.rtol);
   });
 });
 
@@ -125,9 +127,7 @@ describe('float32 exact Θ', () => {
     const net = await Network.fromOnnxFile(fixturePath(name, 'model.onnx'), { dtype: 'float32' });
     try {
       const whole = await net.jacobian(input, labels, { mode: 'exact', output: 'sum', params: teNasParams });
-      expect(relDiff(trace(whole.theta!, 64), exp.metrics.te_nas_trace.f64)).toBeLessThan(
-        perFixtureF32[name].te_nas_trace ?? f32Tol.te_nas_trace.rtol,
-      );
+      expect(relDiff(trace(whole.theta!, 64), exp.metrics.te_nas_trace.f64)).toBeLessThan(f32Tol.te_nas_trace.rtol);
       const chunked = await net.jacobian(input, labels, { mode: 'exact', output: 'sum', params: teNasParams, chunk: 7 });
       expect(chunked.chunk).toBe(7);
       // The same float32 rows in another grouping: equal up to Θ's float64 sums.
