@@ -11,6 +11,19 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const addon = join(root, 'build', 'Release', 'hnas.node');
 const force = process.argv.includes('--force');
+
+if (process.argv.includes('--gyp')) {
+  // The secondary build: node-gyp from binding.gyp (CPU sources only). node-gyp
+  // downloads Node's headers unless --nodedir names a local copy; Debian's
+  // nodejs package ships them under /usr/include/node.
+  const nodeGyp = join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const args = [nodeGyp, 'rebuild'];
+  const nodedir = process.env.HNAS_NODEDIR ?? (existsSync('/usr/include/node/node_api.h') ? '/usr' : undefined);
+  if (nodedir) args.push(`--nodedir=${nodedir}`);
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
 if (!force && existsSync(addon)) {
   console.log(`hnas: native addon present (${addon}); use npm run build:native to rebuild`);
   process.exit(0);

@@ -78,9 +78,10 @@ constexpr double kDirectMaxFlops = 512;
 // Fewest flops worth handing to one more thread: waking a pool worker costs
 // on the order of 10 us.
 constexpr double kMinFlopsPerThread = 3.0e6;
-// Dot-product kernel for NT products: smallest K and largest M*N.
+// Dot-product kernel for NT products: smallest K, largest M (beyond it the
+// packed path amortises its transposes well enough).
 constexpr int64_t kDotMinDepth = 1024;
-constexpr int64_t kDotMaxOutput = 1024;
+constexpr int64_t kDotMaxRows = 32;
 // Cost-model weights, in flops: packing one element, and writing plus
 // reducing one element of a K-split partial product.
 constexpr double kPackCost = 16.0;
@@ -290,16 +291,15 @@ int64_t b_pitch(int64_t nc, int64_t nr) {
 }
 
 // The dot-product kernel (no packing) beats the packed path on NT products
-// with a long K and a small C: there packing transposes every element of B
+// with a long K and few rows: there packing transposes every element of B
 // to feed only M FMAs, and pads N up to the micro-tile. It reads A and B in
 // place, so it needs 64-byte aligned rows (otherwise most of its loads split
 // across cache lines and it loses).
 template <typename T>
 bool use_dot_kernel(const KernelOps<T>& ops, Trans ta, Trans tb, int64_t m,
-                    int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
-                    int64_t ldb) {
+                    int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb) {
   if (ops.gemm_nt_dot == nullptr || ta != Trans::kNo || tb != Trans::kYes) return false;
-  if (k < kDotMinDepth || m * n > kDotMaxOutput) return false;
+  if (k < kDotMinDepth || m > kDotMaxRows) return false;
   const int64_t es = static_cast<int64_t>(sizeof(T));
   const auto aligned = [](const void* p) { return (reinterpret_cast<uintptr_t>(p) & 63) == 0; };
   return aligned(a) && aligned(b) && (lda * es) % 64 == 0 && (ldb * es) % 64 == 0;
@@ -369,7 +369,7 @@ template <typename T>
 void gemm_part(const KernelOps<T>& ops, Trans ta, Trans tb, int64_t m, int64_t n,
                int64_t k, T alpha, const T* a, int64_t lda, const T* b,
                int64_t ldb, T beta, T* c, int64_t ldc) {
-  if (use_dot_kernel(ops, ta, tb, m, n, k, a, lda, b, ldb)) {
+  if (use_dot_kernel(ops, ta, tb, m, k, a, lda, b, ldb)) {
     ops.gemm_nt_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
@@ -399,7 +399,7 @@ Partition choose_partition(const KernelOps<T>& ops, int64_t m, int64_t n,
     for (int tn = 1; tn <= threads / tm; ++tn) {
       if ((threads / tm) % tn != 0 || tn > n_panels) continue;
       const int tk = threads / (tm * tn);
-      if (tk > k) continue;
+      if (tk > ceil_div(k, 16)) continue;  // every K slice gets >= 16 (see split_at)
       const double mp = static_cast<double>(ceil_div(m_panels, tm) * ops.mr);
       const double np = static_cast<double>(ceil_div(n_panels, tn) * ops.nr);
       const double kp = static_cast<double>(ceil_div(k, tk));

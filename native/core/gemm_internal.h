@@ -467,8 +467,8 @@ struct UkernelSimd {
 // lanes).
 //
 // Loop nest per K chunk of depth kd: for each group of JR rows of B (kept in
-// L1/L2 across the i loop, while the next group is prefetched), for each
-// group of IR rows of A (the A chunk, m x kd, stays in L2).
+// L1 across the i loop, while the next group is prefetched), for each group
+// of IR rows of A (the A chunk, m x kd, stays in L2).
 template <typename T, typename S, int IR, int JR>
 struct DotNt {
   // sums[i*JR + j] = sum over [0, kd) of a_i[k] * b_j[k].
@@ -516,11 +516,9 @@ struct DotNt {
   static void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
                    int64_t lda, const T* b, int64_t ldb, T beta, T* c,
                    int64_t ldc) {
-    // K chunk: the A chunk (m x kd) should stay in L2 across the j loop.
-    const int64_t budget = 256 * 1024 / static_cast<int64_t>(sizeof(T));
-    int64_t kd = budget / (m > 0 ? m : 1);
-    kd = kd < 512 ? 512 : (kd > 8192 ? 8192 : kd);
-    kd = kd / S::kLen * S::kLen;
+    // K chunk of 4 KiB per row: the JR rows of B (24 KiB for JR = 6) stay in
+    // L1 across the i loop, the A chunk (m x kd) in L2.
+    const int64_t kd = 4096 / static_cast<int64_t>(sizeof(T));
     T sums[IR * JR];
     for (int64_t k0 = 0; k0 < k; k0 += kd) {
       const int64_t kk = min_i64(kd, k - k0);

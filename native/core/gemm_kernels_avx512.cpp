@@ -44,7 +44,15 @@ struct Zmm32 {
   static V load_first(const float* p, int count) {
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), p);
   }
-  static float reduce(V v) { return _mm512_reduce_add_ps(v); }
+  // Lane sum with 512-bit operations only (GCC 12's 512->256 casts warn
+  // about an uninitialized variable inside its own header).
+  static float reduce(V v) {
+    v = _mm512_add_ps(v, _mm512_mask_shuffle_f32x4(v, 0xFFFF, v, v, 0x4E));
+    v = _mm512_add_ps(v, _mm512_mask_shuffle_f32x4(v, 0xFFFF, v, v, 0xB1));
+    v = _mm512_add_ps(v, _mm512_mask_permute_ps(v, 0xFFFF, v, 0x4E));
+    v = _mm512_add_ps(v, _mm512_mask_permute_ps(v, 0xFFFF, v, 0xB1));
+    return _mm512_cvtss_f32(v);
+  }
 };
 
 struct Zmm64 {
@@ -60,7 +68,12 @@ struct Zmm64 {
   static V load_first(const double* p, int count) {
     return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << count) - 1), p);
   }
-  static double reduce(V v) { return _mm512_reduce_add_pd(v); }
+  static double reduce(V v) {
+    v = _mm512_add_pd(v, _mm512_mask_shuffle_f64x2(v, 0xFF, v, v, 0x4E));
+    v = _mm512_add_pd(v, _mm512_mask_shuffle_f64x2(v, 0xFF, v, v, 0xB1));
+    v = _mm512_add_pd(v, _mm512_mask_permute_pd(v, 0xFF, v, 0x55));
+    return _mm512_cvtsd_f64(v);
+  }
 };
 
 // kc: the A micro-panel (8 x kc, 16 KiB) stays in the 48 KiB L1 while B

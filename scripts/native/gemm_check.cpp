@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <cstdint>
 #include <limits>
 #include <random>
 #include <string>
@@ -56,12 +57,35 @@ struct Failure {
   int count = 0;
 };
 
+// Storage whose data() starts `offset` elements past a 64-byte boundary, so
+// tests reach both the aligned-only paths and the general ones.
+template <typename T>
+class Buffer {
+ public:
+  Buffer(size_t n, size_t offset) : raw_(n + offset + 64 / sizeof(T)) {
+    const uintptr_t p = reinterpret_cast<uintptr_t>(raw_.data());
+    const size_t skip = ((64 - p % 64) % 64) / sizeof(T);
+    data_ = raw_.data() + skip + offset;
+    size_ = n;
+  }
+  T* data() { return data_; }
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+
+ private:
+  std::vector<T> raw_;
+  T* data_;
+  size_t size_;
+};
+
 template <typename T>
 struct Problem {
   Trans ta, tb;
   int64_t m, n, k;
   int64_t lda, ldb, ldc;
   T alpha, beta;
+  size_t offset = 1;  // elements past a 64-byte boundary (0 = aligned)
 };
 
 template <typename T>
@@ -70,11 +94,11 @@ bool run_case(const Problem<T>& p, std::mt19937_64& rng, const std::string& tag,
   std::uniform_real_distribution<double> dist(-1.0, 1.0);
   const int64_t a_rows = p.ta == Trans::kNo ? p.m : p.k;
   const int64_t b_rows = p.tb == Trans::kNo ? p.k : p.n;
-  std::vector<T> a(static_cast<size_t>(std::max<int64_t>(1, a_rows * p.lda)));
-  std::vector<T> b(static_cast<size_t>(std::max<int64_t>(1, b_rows * p.ldb)));
+  Buffer<T> a(static_cast<size_t>(std::max<int64_t>(1, a_rows * p.lda)), p.offset);
+  Buffer<T> b(static_cast<size_t>(std::max<int64_t>(1, b_rows * p.ldb)), p.offset);
   std::vector<T> c0(static_cast<size_t>(std::max<int64_t>(1, p.m * p.ldc)));
-  for (auto& x : a) x = static_cast<T>(dist(rng));
-  for (auto& x : b) x = static_cast<T>(dist(rng));
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<T>(dist(rng));
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<T>(dist(rng));
   const T sentinel = static_cast<T>(12345.0);
   for (int64_t i = 0; i < p.m; ++i) {
     for (int64_t j = 0; j < p.ldc; ++j) {
@@ -220,6 +244,18 @@ int check_family(const std::string& family, std::mt19937_64& rng) {
     run(make(Trans::kNo, Trans::kNo, s.m, s.n, s.k, T(1), T(0), true), 1, false);
   }
   run(make(Trans::kYes, Trans::kNo, 64, 300, 200, T(1), T(0.5), true), 2, true);
+  // Long-K NT products with 64-byte aligned rows (the dot-product kernel,
+  // where the family has one), including a K tail and K splits.
+  const Big dots[] = {{16, 27, 4096}, {5, 7, 3001},   {13, 40, 2048},
+                      {4, 6, 1024},   {9, 100, 1500}, {16, 64, 4096}, {20, 30, 12001}};
+  for (const Big& s : dots) {
+    for (int threads = 1; threads <= 2; ++threads) {
+      Problem<T> p = make(Trans::kNo, Trans::kYes, s.m, s.n, s.k, alphas[threads], betas[threads], false);
+      p.lda = p.ldb = (s.k + 15) / 16 * 16;
+      p.offset = 0;
+      run(p, threads, false);
+    }
+  }
   std::printf("  %-8s %s: %d cases, %d failures\n", family.c_str(), prec.c_str(),
               cases, failures);
   return failures;
@@ -374,11 +410,12 @@ template <typename T>
 double bench_gflops(const Shape& s, int threads) {
   hnas::set_num_threads(threads);
   const int64_t a_elems = s.m * s.k, b_elems = s.k * s.n, c_elems = s.m * s.n;
-  std::vector<T> a(a_elems), b(b_elems), c(c_elems);
+  // 64-byte aligned, as tensors from an aligned allocator would be.
+  Buffer<T> a(a_elems, 0), b(b_elems, 0), c(c_elems, 0);
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  for (auto& x : a) x = dist(rng);
-  for (auto& x : b) x = dist(rng);
+  for (int64_t i = 0; i < a_elems; ++i) a[i] = dist(rng);
+  for (int64_t i = 0; i < b_elems; ++i) b[i] = dist(rng);
   const int64_t lda = s.ta == Trans::kNo ? s.k : s.m;
   const int64_t ldb = s.tb == Trans::kNo ? s.n : s.k;
   auto once = [&] {
