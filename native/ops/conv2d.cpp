@@ -96,7 +96,11 @@ void im2col(S* col, const S* x, const ConvGeom& g, const Conv2dParams& p, int64_
           const S* xrow = xp + ih * g.w;
           std::fill(orow, orow + cr.lo, S(0));
           if (p.stride_w == 1) {
-            std::copy(xrow + (cr.base + cr.lo), xrow + (cr.base + cr.hi), orow + cr.lo);
+            // A plain loop: rows are short (W ≤ 32 here), where a memmove call
+            // costs more than the copy.
+            const S* src = xrow + (cr.base + cr.lo);
+            S* dst = orow + cr.lo;
+            for (int64_t i = 0, len = cr.hi - cr.lo; i < len; ++i) dst[i] = src[i];
           } else {
             for (int64_t ow = cr.lo; ow < cr.hi; ++ow) orow[ow] = xrow[cr.base + ow * p.stride_w];
           }
