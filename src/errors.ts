@@ -15,7 +15,9 @@ export type HnasErrorCode =
   | 'ERR_HNAS_SHAPE_MISMATCH'
   | 'ERR_HNAS_DISPOSED'
   | 'ERR_HNAS_NATIVE_UNAVAILABLE'
-  | 'ERR_HNAS_FILE_NOT_FOUND';
+  | 'ERR_HNAS_FILE_NOT_FOUND'
+  | 'ERR_HNAS_INVALID_ARCHITECTURE'
+  | 'ERR_HNAS_DATA_FORMAT';
 
 export class HnasError extends Error {
   readonly code: HnasErrorCode;
@@ -111,5 +113,21 @@ export class FileNotFoundError extends HnasError {
   constructor(path: string, options?: { cause?: unknown }) {
     super('ERR_HNAS_FILE_NOT_FOUND', `file not found or unreadable: ${path}`, options);
     this.name = 'FileNotFoundError';
+  }
+}
+
+/** A malformed architecture: string, index, genotype, or an unknown op. */
+export class ArchitectureError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_INVALID_ARCHITECTURE', message, options);
+    this.name = 'ArchitectureError';
+  }
+}
+
+/** A data file whose size or content does not fit its format (e.g. CIFAR binary records). */
+export class DataFormatError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_DATA_FORMAT', message, options);
+    this.name = 'DataFormatError';
   }
 }
