@@ -4,7 +4,7 @@
 // headers instead of downloading Node's). Skips the build when the addon is
 // already there unless --force is given. HNAS_CUDA=ON|OFF|AUTO is passed on.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,8 +24,22 @@ if (process.argv.includes('--gyp')) {
   process.exit(r.status ?? 1);
 }
 
-if (!force && existsSync(addon)) {
-  console.log(`hnas: native addon present (${addon}); use npm run build:native to rebuild`);
+// Newest modification time among the files the addon is built from.
+function newestSource() {
+  let newest = statSync(join(root, 'CMakeLists.txt')).mtimeMs;
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  walk(join(root, 'native'));
+  return newest;
+}
+
+if (!force && existsSync(addon) && statSync(addon).mtimeMs >= newestSource()) {
+  console.log(`hnas: native addon up to date (${addon}); npm run build:native forces a rebuild`);
   process.exit(0);
 }
 const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
