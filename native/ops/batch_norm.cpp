@@ -3,6 +3,7 @@
 // The normalised input x̂ is recomputed in backward from x and the saved
 // (mean, 1/σ) instead of being stored.
 #include <cmath>
+#include <type_traits>
 
 #include "core/dual.h"
 #include "core/thread_pool.h"
@@ -26,11 +27,13 @@ void batch_norm_forward_cpu(S* y, S* save_mean, S* save_rstd, const S* x, const 
       S mean, rstd;
       acc_t<S> mean_acc, rstd_acc;  // the same, unrounded (acc_t)
       if (mode == BnMode::kTrain) {
-        // Σx and Σx² in one pass, accumulated in acc_t (double for float,
-        // where E[x²] − E[x]² keeps ~29 more bits than the float data has),
-        // over 8 independent partial sums so the loop is not bound by the
-        // latency of one long chain of additions.
+        // Accumulated in acc_t over 8 independent partial sums, so the loop
+        // is not bound by the latency of one long chain of additions. For
+        // float data, Σx and Σx² in one pass: in double, E[x²] − E[x]² keeps
+        // ~29 more bits than the data has. For double data that formula
+        // would cancel, so the variance takes a second pass around the mean.
         using A = acc_t<S>;
+        constexpr bool one_pass = std::is_same_v<S, float>;
         A s[8], q[8];
         for (int j = 0; j < 8; ++j) s[j] = q[j] = A(0);
         int64_t i = 0;
@@ -38,21 +41,37 @@ void batch_norm_forward_cpu(S* y, S* save_mean, S* save_rstd, const S* x, const 
           for (int j = 0; j < 8; ++j) {
             const A v = A(xc[i + j]);
             s[j] += v;
-            q[j] += v * v;
+            if constexpr (one_pass) q[j] += v * v;
           }
         for (; i < m; ++i) {
           const A v = A(xc[i]);
           s[0] += v;
-          q[0] += v * v;
+          if constexpr (one_pass) q[0] += v * v;
         }
-        A sum(0), sq(0);
-        for (int j = 0; j < 8; ++j) {
-          sum += s[j];
-          sq += q[j];
-        }
+        A sum(0);
+        for (int j = 0; j < 8; ++j) sum += s[j];
         const A amean = sum / A(double(m));
-        A var = sq / A(double(m)) - amean * amean;
-        if (primal(var) < 0) var = A(0);  // rounding on a constant channel
+        A var(0);
+        if constexpr (one_pass) {
+          A sq(0);
+          for (int j = 0; j < 8; ++j) sq += q[j];
+          var = sq / A(double(m)) - amean * amean;
+          if (primal(var) < 0) var = A(0);  // rounding on a constant channel
+        } else {
+          for (int j = 0; j < 8; ++j) q[j] = A(0);
+          i = 0;
+          for (; i + 8 <= m; i += 8)
+            for (int j = 0; j < 8; ++j) {
+              const A d = A(xc[i + j]) - amean;
+              q[j] += d * d;
+            }
+          for (; i < m; ++i) {
+            const A d = A(xc[i]) - amean;
+            q[0] += d * d;
+          }
+          for (int j = 0; j < 8; ++j) var += q[j];
+          var = var / A(double(m));
+        }
         mean_acc = amean;
         rstd_acc = A(1.0) / sqrt(var + A(eps));
       } else {
