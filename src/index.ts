@@ -21,3 +21,22 @@ export type * from './engine/graphSpec.js';
 export { importOnnx, readOnnxFile } from './onnx/importOnnx.js';
 export { buildInfo, setNumThreads, type BuildInfo } from './native/buildInfo.js';
 export * from './errors.js';
+export { exportOnnx, writeOnnxFile, type ExportOnnxOptions } from './onnx/exportOnnx.js';
+export { OrtModel, type OrtModelOptions } from './onnx/ortSession.js';
+export * from './spaces/nb201/index.js';
+export * from './spaces/darts/index.js';
+export {
+  buildArchitecture,
+  DATASETS,
+  SPACES,
+  type ArchitectureOptions,
+  type DatasetName,
+  type SpaceName,
+} from './spaces/architecture.js';
+export { GraphBuilder } from './spaces/graphBuilder.js';
+export { initParam, INIT_SCHEMES, type InitScheme } from './spaces/init.js';
+export { Rng } from './spaces/rng.js';
+export * from './io/cifar.js';
+export * from './io/augment.js';
+export * from './io/gaussian.js';
+export * from './io/defaultData.js';

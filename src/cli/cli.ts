@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { HnasError } from '../errors.js';
+import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   program.addCommand(infoCommand());
+  program.addCommand(exportCommand());
   return program;
 }
 

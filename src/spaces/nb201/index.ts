@@ -27,3 +27,4 @@ export {
 } from './benchmarkTable.js';
 export { isIsomorphicNb201, isomorphismKey } from './isomorphism.js';
 export { mutateNb201, neighboursNb201, sampleNb201, sampleNb201Indices } from './sampling.js';
+export * from './network.js';
