@@ -222,7 +222,7 @@ describe('sampleGenotypeUniform', () => {
 
   it('pins seed 0 (a change detector for the draw order)', () => {
     expect(formatGenotype(sampleGenotypeUniform(new Rng(0)))).toBe(
-      "Genotype(normal=[('sep_conv_5x5', 0), ('skip_connect', 1), ('dil_conv_3x3', 0), ('sep_conv_3x3', 2), ('max_pool_3x3', 1), ('dil_conv_3x3', 3), ('sep_conv_5x5', 3), ('max_pool_3x3', 0)], normal_concat=[2, 3, 4, 5], reduce=[('sep_conv_5x5', 0), ('dil_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_5x5', 1), ('dil_conv_3x3', 0), ('sep_conv_3x3', 1), ('avg_pool_3x3', 4), ('max_pool_3x3', 2)], reduce_concat=[2, 3, 4, 5])",
+      "Genotype(normal=[('sep_conv_5x5', 1), ('skip_connect', 0), ('sep_conv_3x3', 2), ('dil_conv_3x3', 0), ('sep_conv_3x3', 1), ('dil_conv_5x5', 3), ('sep_conv_5x5', 1), ('skip_connect', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('avg_pool_3x3', 1), ('sep_conv_3x3', 3), ('dil_conv_3x3', 2), ('max_pool_3x3', 0), ('skip_connect', 3)], reduce_concat=[2, 3, 4, 5])",
     );
   });
 
@@ -339,7 +339,7 @@ describe('deriveGenotype (DARTS’ _parse) and sampleGenotypeHnas', () => {
     }
     expect(new Set(Array.from({ length: 20 }, (_, s) => formatGenotype(sampleGenotypeHnas(new Rng(s))))).size).toBe(20);
     expect(formatGenotype(sampleGenotypeHnas(new Rng(0)))).toBe(
-      "Genotype(normal=[('sep_conv_3x3', 0), ('dil_conv_3x3', 1), ('sep_conv_3x3', 0), ('dil_conv_5x5', 2), ('skip_connect', 1), ('skip_connect', 3), ('sep_conv_3x3', 0), ('sep_conv_5x5', 1)], normal_concat=[2, 3, 4, 5], reduce=[('skip_connect', 1), ('sep_conv_3x3', 0), ('skip_connect', 1), ('skip_connect', 2), ('skip_connect', 0), ('sep_conv_5x5', 1), ('max_pool_3x3', 1), ('dil_conv_3x3', 0)], reduce_concat=[2, 3, 4, 5])",
+      "Genotype(normal=[('avg_pool_3x3', 1), ('sep_conv_5x5', 0), ('dil_conv_5x5', 1), ('sep_conv_5x5', 0), ('sep_conv_5x5', 3), ('avg_pool_3x3', 2), ('sep_conv_5x5', 3), ('dil_conv_3x3', 4)], normal_concat=[2, 3, 4, 5], reduce=[('dil_conv_3x3', 0), ('dil_conv_5x5', 1), ('avg_pool_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 2), ('dil_conv_5x5', 3), ('sep_conv_5x5', 0), ('sep_conv_5x5', 1)], reduce_concat=[2, 3, 4, 5])",
     );
   });
 
