@@ -231,6 +231,8 @@ Napi::Function NetworkWrap::Init(Napi::Env env) {
                          InstanceMethod("gradient", &NetworkWrap::Gradient),
                          InstanceMethod("jacobian", &NetworkWrap::Jacobian),
                          InstanceMethod("hvp", &NetworkWrap::Hvp),
+                         InstanceMethod("reluKernel", &NetworkWrap::ReluKernel),
+                         InstanceMethod("layerFisher", &NetworkWrap::LayerFisher),
                          InstanceMethod("dispose", &NetworkWrap::Dispose),
                      });
 }
@@ -337,6 +339,8 @@ HNAS_DISPATCH(Forward)
 HNAS_DISPATCH(Gradient)
 HNAS_DISPATCH(Jacobian)
 HNAS_DISPATCH(Hvp)
+HNAS_DISPATCH(ReluKernel)
+HNAS_DISPATCH(LayerFisher)
 
 // forward(input, n, {bn, updateRunning}) -> Promise<logits [N*K]>
 template <typename T>
@@ -460,6 +464,61 @@ Napi::Value NetworkWrap::HvpT(const Napi::CallbackInfo& info, std::shared_ptr<En
         r.Set("loss", out->loss);
         r.Set("grad", to_typed_array(env, out->grad));
         r.Set("hvp", to_typed_array(env, out->hvp));
+        return r;
+      });
+}
+
+// reluKernel(input, n, {bn}) -> Promise<{weighted, distinct, reluNodes, reluModules,
+//   distinctInputs, unitsPerSample, distinctUnitsPerSample}>
+template <typename T>
+Napi::Value NetworkWrap::ReluKernelT(const Napi::CallbackInfo& info, std::shared_ptr<Engine<T>> e) {
+  const int64_t n = batch_arg(info, 1);
+  auto x = std::make_shared<std::vector<T>>(input_arg<T>(info, 0, *graph_, n));
+  const BnMode bn = parse_bn(options_arg(info, 2));
+  auto out = std::make_shared<ReluKernelResult>();
+  auto m = mutex_;
+  return TaskWorker::Start(
+      info.Env(),
+      [=] {
+        std::lock_guard<std::mutex> lock(*m);
+        *out = e->relu_kernel(x->data(), n, bn);
+      },
+      [=](Napi::Env env) {
+        Napi::Object r = Napi::Object::New(env);
+        r.Set("weighted", to_typed_array(env, out->weighted));
+        r.Set("distinct", to_typed_array(env, out->distinct));
+        r.Set("reluNodes", static_cast<double>(out->relu_nodes));
+        r.Set("reluModules", static_cast<double>(out->relu_modules));
+        r.Set("distinctInputs", static_cast<double>(out->distinct_inputs));
+        r.Set("unitsPerSample", static_cast<double>(out->units_per_sample));
+        r.Set("distinctUnitsPerSample", static_cast<double>(out->distinct_units_per_sample));
+        return r;
+      });
+}
+
+// layerFisher(input, labels, n, {bn}) -> Promise<{loss, params: Int32Array, scores: Float64Array, total}>
+template <typename T>
+Napi::Value NetworkWrap::LayerFisherT(const Napi::CallbackInfo& info, std::shared_ptr<Engine<T>> e) {
+  const int64_t n = batch_arg(info, 2);
+  auto x = std::make_shared<std::vector<T>>(input_arg<T>(info, 0, *graph_, n));
+  auto y = std::make_shared<std::vector<int32_t>>(labels_arg(info, 1, n));
+  const BnMode bn = parse_bn(options_arg(info, 3));
+  auto out = std::make_shared<LayerFisherResult>();
+  auto m = mutex_;
+  return TaskWorker::Start(
+      info.Env(),
+      [=] {
+        std::lock_guard<std::mutex> lock(*m);
+        *out = e->layer_fisher(x->data(), y->data(), n, bn);
+      },
+      [=](Napi::Env env) {
+        Napi::Object r = Napi::Object::New(env);
+        r.Set("loss", out->loss);
+        auto params = Napi::Int32Array::New(env, out->weights.size());
+        std::copy(out->weights.begin(), out->weights.end(), params.Data());
+        r.Set("params", params);
+        r.Set("scores", to_typed_array(env, out->scores));
+        r.Set("total", out->total);
         return r;
       });
 }

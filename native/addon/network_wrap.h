@@ -24,12 +24,16 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value Gradient(const Napi::CallbackInfo& info);
   Napi::Value Jacobian(const Napi::CallbackInfo& info);
   Napi::Value Hvp(const Napi::CallbackInfo& info);
+  Napi::Value ReluKernel(const Napi::CallbackInfo& info);
+  Napi::Value LayerFisher(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   template <typename T> Napi::Value ForwardT(const Napi::CallbackInfo& info, std::shared_ptr<Engine<T>> e);
   template <typename T> Napi::Value GradientT(const Napi::CallbackInfo& info, std::shared_ptr<Engine<T>> e);
   template <typename T> Napi::Value JacobianT(const Napi::CallbackInfo& info, std::shared_ptr<Engine<T>> e);
   template <typename T> Napi::Value HvpT(const Napi::CallbackInfo& info, std::shared_ptr<Engine<T>> e);
+  template <typename T> Napi::Value ReluKernelT(const Napi::CallbackInfo& info, std::shared_ptr<Engine<T>> e);
+  template <typename T> Napi::Value LayerFisherT(const Napi::CallbackInfo& info, std::shared_ptr<Engine<T>> e);
   void CheckAlive(Napi::Env env) const;
 
   std::shared_ptr<const Graph> graph_;

@@ -229,6 +229,100 @@ void to_sample_major(Vec& m, int64_t k, int64_t n, int64_t cols) {
   m.swap(out);
 }
 
+// ---- NASWOT kernel ---------------------------------------------------------
+
+// K = c cᵀ + (1−c)(1−c)ᵀ of the binary codes c = (x > 0) of x (CNHW), as
+// K = (D + S Sᵀ)/2 with the N×D sign matrix S = 2c − 1. S Sᵀ is a float GEMM
+// over column blocks of at most 2^24 units, so every partial sum is an
+// integer float holds exactly; blocks are summed in double.
+template <typename T>
+PoolVector<double> relu_code_kernel(const Tensor<T>& x) {
+  const int64_t n = x.shape.n, plane = x.shape.plane(), d = x.shape.c * plane;
+  const int64_t exact_limit = int64_t(1) << 24;
+  const int64_t budget = int64_t(1) << 24;  // floats in one sign block (64 MiB)
+  const int64_t width = std::max<int64_t>(1, std::min({d, exact_limit, budget / n}));
+  PoolVector<float> s(checked_size(n * width, "NASWOT sign matrix"));
+  PoolVector<float> gram(checked_size(n * n, "NASWOT kernel"));
+  PoolVector<double> k(static_cast<size_t>(n * n), 0.0);
+  for (int64_t d0 = 0; d0 < d; d0 += width) {
+    const int64_t w = std::min(width, d - d0);
+    parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        float* row = s.data() + i * w;
+        for (int64_t j = 0; j < w;) {
+          const int64_t unit = d0 + j, ch = unit / plane, p0 = unit % plane;
+          const int64_t len = std::min(plane - p0, w - j);
+          const T* src = x.ptr() + (ch * n + i) * plane + p0;
+          for (int64_t q = 0; q < len; ++q) row[j + q] = src[q] > T(0) ? 1.0f : -1.0f;
+          j += len;
+        }
+      }
+    });
+    gemm(Trans::kNo, Trans::kYes, n, n, w, 1.0f, s.data(), w, s.data(), w, 0.0f, gram.data(), n);
+    for (int64_t i = 0; i < n * n; ++i) k[i] += double(gram[i]);
+  }
+  for (int64_t i = 0; i < n * n; ++i) k[i] = (double(d) + k[i]) * 0.5;
+  return k;
+}
+
+// ---- per-layer fisher --------------------------------------------------------
+
+// Wants no parameter gradient; observes every Conv2d / Linear output and
+// folds a·δ into that layer's score as soon as δ is final.
+template <typename T>
+class FisherSink : public ParamSink<T> {
+ public:
+  FisherSink(const Graph& g, const ForwardState<T>& st) : g_(g), st_(st), layer_of_(g.nodes().size(), -1) {
+    for (size_t i = 0; i < g.nodes().size(); ++i) {
+      const Node& node = g.nodes()[i];
+      if ((node.op == OpKind::kConv2d || node.op == OpKind::kLinear) && node.weight >= 0) {
+        layer_of_[i] = static_cast<int>(nodes_.size());
+        nodes_.push_back(static_cast<int>(i));
+      }
+    }
+    scores_.assign(nodes_.size(), 0.0);
+  }
+  bool wants(int) const override { return false; }
+  GradRows<T> rows(int) override { return {}; }
+  bool observes(int node) const override { return layer_of_[node] >= 0; }
+  void output_grad(int node, const Tensor<T>& dy) override {
+    const Node& nd = g_.nodes()[node];
+    const Tensor<T>& a = st_.values[nd.output];
+    const int64_t c = a.shape.c, n = a.shape.n, plane = a.shape.plane();
+    HNAS_CHECK(dy.shape.c == c && dy.shape.n == n && dy.shape.plane() == plane, kInternal,
+               "fisher: gradient of " + nd.label() + " does not match its output");
+    std::vector<double> f(static_cast<size_t>(c), 0.0);
+    parallel_for(c, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t ch = c0; ch < c1; ++ch) {
+        double sum_sq = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          const T* ap = a.ptr() + (ch * n + i) * plane;
+          const T* dp = dy.ptr() + (ch * n + i) * plane;
+          double s = 0;
+          for (int64_t q = 0; q < plane; ++q) s += double(ap[q]) * double(dp[q]);
+          sum_sq += s * s;
+        }
+        f[ch] = 0.5 * sum_sq / double(n);
+      }
+    });
+    // F_k is broadcast over the weights of output channel k: C_in/groups·kh·kw
+    // of them for a conv, in-features for a linear layer.
+    const double per_channel = double(g_.params()[nd.weight].size) / double(c);
+    double score = 0;
+    for (double v : f) score += v;
+    scores_[layer_of_[node]] = score * per_channel;
+  }
+  const std::vector<int>& nodes() const { return nodes_; }
+  const std::vector<double>& scores() const { return scores_; }
+
+ private:
+  const Graph& g_;
+  const ForwardState<T>& st_;
+  std::vector<int> layer_of_;
+  std::vector<int> nodes_;
+  std::vector<double> scores_;
+};
+
 int64_t largest_value(const Graph& g) {
   int64_t m = 0;
   for (const ValueInfo& v : g.values()) m = std::max(m, v.shape.numel());
@@ -445,6 +539,80 @@ HvpResult<T> Engine<T>::hvp(const T* input, const int32_t* labels, int64_t n, Bn
       r.hvp.push_back(sink.data()[info.offset + i].d);
     }
   }
+  return r;
+}
+
+template <typename T>
+ReluKernelResult Engine<T>::relu_kernel(const T* input, int64_t n, BnMode bn) {
+  check_batch(input, nullptr, n);
+  const Graph& g = *graph_;
+  ForwardState<T> st;
+  run_forward(g, params_.data(), input, n, bn, st);
+  // Weight of each Relu node = the nodes that read its output (the graph
+  // output counts as a reader; a Relu nobody reads still counts once), summed
+  // per distinct input tensor in order of first appearance.
+  std::vector<int> readers(g.values().size(), 0);
+  for (const Node& node : g.nodes()) {
+    std::vector<int> seen;
+    for (int v : node.inputs)
+      if (std::find(seen.begin(), seen.end(), v) == seen.end()) {
+        seen.push_back(v);
+        ++readers[v];
+      }
+  }
+  ++readers[g.output_value()];
+  std::vector<int> inputs;        // distinct ReLU input values
+  std::vector<int64_t> weights;   // Σ readers over the Relu nodes reading each
+  ReluKernelResult r;
+  r.n = n;
+  for (const Node& node : g.nodes()) {
+    if (node.op != OpKind::kRelu) continue;
+    ++r.relu_nodes;
+    const int v = node.inputs[0];
+    const int64_t w = std::max(1, readers[node.output]);
+    auto it = std::find(inputs.begin(), inputs.end(), v);
+    if (it == inputs.end()) {
+      inputs.push_back(v);
+      weights.push_back(w);
+    } else {
+      weights[it - inputs.begin()] += w;
+    }
+  }
+  r.distinct_inputs = static_cast<int64_t>(inputs.size());
+  r.weighted.assign(static_cast<size_t>(n * n), 0.0);
+  r.distinct.assign(static_cast<size_t>(n * n), 0.0);
+  for (size_t j = 0; j < inputs.size(); ++j) {
+    const Tensor<T>& x = st.values[inputs[j]];
+    const int64_t d = x.shape.c * x.shape.plane();
+    const PoolVector<double> k = relu_code_kernel(x);
+    const double w = double(weights[j]);
+    for (int64_t i = 0; i < n * n; ++i) {
+      r.weighted[i] += w * k[i];
+      r.distinct[i] += k[i];
+    }
+    r.relu_modules += weights[j];
+    r.units_per_sample += weights[j] * d;
+    r.distinct_units_per_sample += d;
+  }
+  return r;
+}
+
+template <typename T>
+LayerFisherResult Engine<T>::layer_fisher(const T* input, const int32_t* labels, int64_t n, BnMode bn) {
+  check_batch(input, labels, n);
+  const Graph& g = *graph_;
+  ForwardState<T> st;
+  run_forward(g, params_.data(), input, n, bn, st);
+  const Tensor<T>& out = st.values[g.output_value()];
+  LayerFisherResult r;
+  r.loss = mean_ce_loss(out, labels);
+  FisherSink<T> sink(g, st);
+  backward_pass(g, params_.data(), st, summed_cotangent(OutputSelect::kMeanLoss, out, labels), BackwardOptions{},
+                sink);
+  r.nodes = sink.nodes();
+  r.scores = sink.scores();
+  for (int i : r.nodes) r.weights.push_back(g.nodes()[i].weight);
+  for (double v : r.scores) r.total += v;
   return r;
 }
 

@@ -1,6 +1,7 @@
 // The requests the engine serves, on a Graph and its parameters in T (float
-// or double): forward, gradient, per-sample Jacobian / NTK Θ, and the
-// Hessian-vector product of the loss. Every request runs its own forward pass;
+// or double): forward, gradient, per-sample Jacobian / NTK Θ, the
+// Hessian-vector product of the loss, the NASWOT ReLU kernel and per-layer
+// fisher scores. Every request runs its own forward pass;
 // inputs cross as NCHW, labels as int32.
 #pragma once
 #include <memory>
@@ -60,6 +61,35 @@ struct HvpResult {
   PoolVector<T> hvp;   // H·v over the same
 };
 
+// The NASWOT kernel (docs/engine.md): for a ReLU input x, c = (x > 0) per
+// sample over its D = C·H·W units, K = c cᵀ + (1−c)(1−c)ᵀ (K_ij = units where
+// samples i and j agree; exact integers).
+//   weighted  Σ over Relu nodes of (its consumer nodes) · K: one term per
+//             ReLU *module* when an exporter merged equal ReLUs (NASWOT's
+//             `naswot`, hooks on nn.ReLU modules)
+//   distinct  Σ over distinct ReLU input tensors of K (`naswot_distinct`)
+struct ReluKernelResult {
+  int64_t n = 0;
+  PoolVector<double> weighted;  // [N][N]
+  PoolVector<double> distinct;  // [N][N]
+  int64_t relu_nodes = 0;       // Relu nodes in the graph
+  int64_t relu_modules = 0;     // Σ consumer counts: the weights of `weighted`
+  int64_t distinct_inputs = 0;  // distinct tensors read by Relu nodes
+  int64_t units_per_sample = 0;           // Σ weight · D (the `weighted` convention)
+  int64_t distinct_units_per_sample = 0;  // Σ D over distinct inputs
+};
+
+// zero-cost-nas `fisher` per Conv2d / Linear node, in graph order: with a the
+// node's output and δ = ∂L/∂a (L = mean cross-entropy), s_nk = Σ_hw a·δ,
+// F_k = ½·mean_n s_nk², score = Σ_k F_k · (weight size / C_out).
+struct LayerFisherResult {
+  double loss = 0;
+  std::vector<int> nodes;        // node indices
+  std::vector<int> weights;      // their weight parameter indices
+  std::vector<double> scores;
+  double total = 0;
+};
+
 template <typename T>
 class Engine {
  public:
@@ -78,6 +108,10 @@ class Engine {
   // H·v of the mean cross-entropy w.r.t. the selected parameters.
   HvpResult<T> hvp(const T* input, const int32_t* labels, int64_t n, BnMode bn,
                    const std::vector<int>& params, const T* v);
+  // One forward; the NASWOT kernels over every ReLU's input.
+  ReluKernelResult relu_kernel(const T* input, int64_t n, BnMode bn);
+  // One forward and one backward of the mean cross-entropy; per-layer fisher.
+  LayerFisherResult layer_fisher(const T* input, const int32_t* labels, int64_t n, BnMode bn);
 
  private:
   void check_batch(const T* input, const int32_t* labels, int64_t n) const;

@@ -102,8 +102,9 @@ template <typename S>
 std::vector<bool> needs_gradient(const Graph& g, const ParamSink<S>& sink, bool input_grad) {
   std::vector<bool> need(g.values().size(), false);
   need[g.input_value()] = input_grad;
-  for (const Node& node : g.nodes()) {
-    bool any = false;
+  for (size_t i = 0; i < g.nodes().size(); ++i) {
+    const Node& node = g.nodes()[i];
+    bool any = sink.observes(static_cast<int>(i));
     if (node.op != OpKind::kZerosLike) {
       for (int v : node.inputs) any = any || need[v];
       for (int p : {node.weight, node.bias})
@@ -151,6 +152,7 @@ Tensor<S> backward_pass(const Graph& g, const S* params, const ForwardState<S>& 
     const Node& node = nodes[i];
     const Tensor<S>& dy = grads[node.output];
     const bool had_grad = !dy.empty();
+    if (had_grad && sink.observes(i)) sink.output_grad(i, dy);
     if (had_grad && node.op != OpKind::kZerosLike) {
       const Tensor<S>& x = st.values[node.inputs[0]];
       const Shape4& xs = x.shape;

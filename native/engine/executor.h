@@ -5,7 +5,8 @@
 // used. Backward starts from a cotangent on the graph output that may hold B
 // copies ([K][B·N]) and hands each parameter's gradient rows to a ParamSink,
 // which decides what to do with them: keep the batch gradient, write Jacobian
-// rows, or fold them into Θ and forget them.
+// rows, or fold them into Θ and forget them. A sink may also observe the
+// gradient of chosen nodes' outputs (per-layer metrics such as fisher).
 #pragma once
 #include <memory>
 #include <vector>
@@ -32,6 +33,13 @@ class ParamSink {
   virtual GradRows<S> rows(int p) = 0;
   // Called once p's rows are final (after its last use in backward order).
   virtual void complete(int p) {}
+  // Whether the gradient of node i's output is wanted. Backward then carries
+  // gradients down to node i even when no parameter is wanted.
+  virtual bool observes(int node) const { return false; }
+  // dy = the gradient of node i's output ([C][copies·N][H][W]), final, handed
+  // over just before node i's backward step runs and releases it. Not called
+  // when no gradient reached node i (it is then zero).
+  virtual void output_grad(int node, const Tensor<S>& dy) {}
 };
 
 struct BackwardOptions {

@@ -1,6 +1,7 @@
 /**
  * A network on the native engine: forward passes, gradients, per-sample
- * Jacobians and the NTK Θ = J·Jᵀ, Hessian-vector products. Every slow call
+ * Jacobians and the NTK Θ = J·Jᵀ, Hessian-vector products, the NASWOT ReLU
+ * kernel and per-layer fisher scores. Every slow call
  * returns a Promise and runs off the event loop; calls on one Network are
  * queued natively. Call dispose() to free native memory early.
  */
@@ -87,6 +88,44 @@ export interface HvpResult {
   /** H·v over the same parameters (exact: forward-over-reverse). */
   hvp: FloatArray;
   params: ParamInfo[];
+}
+
+/**
+ * The NASWOT kernel of one forward pass. For every Relu node with input x,
+ * c = (x > 0) per sample over its C·H·W units and K = c cᵀ + (1−c)(1−c)ᵀ
+ * (K_ij = the units where samples i and j agree). Entries are exact integers.
+ */
+export interface ReluKernelResult {
+  /**
+   * [N][N] Σ over Relu nodes of (number of nodes reading its output) · K:
+   * one term per ReLU *module* when an exporter merged equal ReLUs into one
+   * node (torch hooks on nn.ReLU, the peers' `naswot`).
+   */
+  weighted: Float64Array;
+  /** [N][N] Σ over distinct ReLU input tensors of K, each once (`naswot_distinct`). */
+  distinct: Float64Array;
+  /** Relu nodes in the graph. */
+  reluNodes: number;
+  /** Σ of the weights in `weighted`: ReLU modules in the peers' count. */
+  reluModules: number;
+  /** Distinct tensors read by Relu nodes (the terms of `distinct`). */
+  distinctInputs: number;
+  /** Units per sample under the `weighted` convention: Σ weight · C·H·W. */
+  unitsPerSample: number;
+  /** Units per sample under the `distinct` convention: Σ C·H·W over distinct inputs. */
+  distinctUnitsPerSample: number;
+}
+
+export interface LayerFisherResult {
+  /**
+   * Per Conv2d / Linear node in graph order, named by its weight parameter:
+   * Σ_k F_k · (weights per output channel), F_k = ½·mean_n (Σ_hw a·∂L/∂a)².
+   */
+  layers: { param: string; score: number }[];
+  /** Σ of the layer scores (zero-cost-nas `fisher`). */
+  total: number;
+  /** Mean cross-entropy L of the batch. */
+  loss: number;
 }
 
 export interface BatchOptions {
@@ -327,6 +366,30 @@ export class Network {
       r.hvp(input, labels, n, { bn: options.bn ?? 'train', params: Int32Array.from(params, (p) => p.index), vector }),
     );
     return { ...raw, params };
+  }
+
+  /**
+   * The NASWOT kernels (one forward pass, BN `train` by default): `weighted`
+   * for `naswot`, `distinct` for `naswot_distinct`; score = ln|det K|.
+   */
+  async reluKernel(input: FloatArray, options: BatchOptions = {}): Promise<ReluKernelResult> {
+    const n = this.#batchSize(input);
+    return this.#callAsync('reluKernel', (raw) => raw.reluKernel(input, n, { bn: options.bn ?? 'train' }));
+  }
+
+  /**
+   * zero-cost-nas `fisher` per Conv2d / Linear layer, from one forward and one
+   * backward pass of the mean cross-entropy (BN `train` by default): a = the
+   * layer's output (before BN; the logits for a Linear), δ = ∂L/∂a,
+   * s_nk = Σ_hw a·δ, F_k = ½·mean_n s_nk², score = Σ_k F_k · C_in/groups·kh·kw
+   * (in-features for a Linear).
+   */
+  async layerFisher(input: FloatArray, labels: Int32Array, options: BatchOptions = {}): Promise<LayerFisherResult> {
+    const n = this.#batchSize(input);
+    this.#checkLabels(labels, n);
+    const raw = await this.#callAsync('layerFisher', (r) => r.layerFisher(input, labels, n, { bn: options.bn ?? 'train' }));
+    const layers = Array.from(raw.params, (p, i) => ({ param: this.params[p].name, score: raw.scores[i] }));
+    return { layers, total: raw.total, loss: raw.loss };
   }
 
   #batchSize(input: FloatArray): number {

@@ -51,6 +51,24 @@ export interface RawHvpResult {
   hvp: FloatArray;
 }
 
+export interface RawReluKernelResult {
+  weighted: Float64Array;
+  distinct: Float64Array;
+  reluNodes: number;
+  reluModules: number;
+  distinctInputs: number;
+  unitsPerSample: number;
+  distinctUnitsPerSample: number;
+}
+
+export interface RawLayerFisherResult {
+  loss: number;
+  /** Weight parameter index of each Conv2d / Linear node, in graph order. */
+  params: Int32Array;
+  scores: Float64Array;
+  total: number;
+}
+
 export interface RawNetwork {
   describe(): RawDescription;
   getParams(): FloatArray;
@@ -82,6 +100,13 @@ export interface RawNetwork {
     n: number,
     options: { bn?: BnModeName; params: Int32Array; vector: FloatArray },
   ): Promise<RawHvpResult>;
+  reluKernel(input: FloatArray, n: number, options: { bn?: BnModeName }): Promise<RawReluKernelResult>;
+  layerFisher(
+    input: FloatArray,
+    labels: Int32Array,
+    n: number,
+    options: { bn?: BnModeName },
+  ): Promise<RawLayerFisherResult>;
   dispose(): void;
 }
 
