@@ -101,7 +101,9 @@ describe.each(FIXTURES)('fixture %s', (name) => {
     expect(maxRelToMax(e.theta!, readF64(name, 'theta_ntk_eval_f64.bin'))).toBeLessThan(TOL.f64Theta);
   });
 
-  it('float64: exact Θ of the summed logits (te_nas_cond)', async () => {
+  // One backward per row (64) in float64: ~60 s for the largest fixtures alone,
+  // more beside other test files on 2 cores.
+  it('float64: exact Θ of the summed logits (te_nas_cond)', { timeout: 600_000 }, async () => {
     const j = await net64.jacobian(input64, labels, { mode: 'exact', output: 'sum', params: teNasParams });
     expect(j.cols).toBe(exp.metrics.te_nas_cond.num_params);
     expect(maxRelToMax(j.theta!, readF64(name, 'theta_tenas_f64.bin'))).toBeLessThan(TOL.f64Theta);
