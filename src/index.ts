@@ -40,3 +40,4 @@ export * from './io/cifar.js';
 export * from './io/augment.js';
 export * from './io/gaussian.js';
 export * from './io/defaultData.js';
+export * from './metrics/index.js';
