@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { HnasError } from '../errors.js';
 import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
+import { scoreCommand } from './commands/score.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   program.addCommand(infoCommand());
   program.addCommand(exportCommand());
+  program.addCommand(scoreCommand());
   return program;
 }
 

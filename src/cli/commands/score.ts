@@ -1,0 +1,254 @@
+/**
+ * `hnas score`: training-free metrics of many architectures, one JSONL row
+ * each, written incrementally and atomically so a rerun resumes.
+ *
+ *   hnas score <arch...>                 NB201 strings or indices; DARTS genotypes with --space darts
+ *   hnas score --sample K --seed S       K unique NB201 indices (DARTS: K uniform genotypes)
+ *   hnas score --all --shard i/n         every NB201 index with index % n == i
+ *
+ * All architectures are validated before any scoring starts. A metric that
+ * fails on one architecture is recorded in that row's "errors"; scoring goes on.
+ */
+import { createHash } from 'node:crypto';
+import { Command } from 'commander';
+import type { GraphSpec } from '../../engine/graphSpec.js';
+import { Network, type DType } from '../../engine/network.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { CIFAR10_STATS, cifarBatch, readCifarBinary } from '../../io/cifar.js';
+import { defaultBatch, defaultRows } from '../../io/defaultData.js';
+import { gaussianBatch, randomLabels } from '../../io/gaussian.js';
+import { JsonlWriter } from '../../io/jsonlWriter.js';
+import { parseMetricList, probe, type MetricError, type MetricId, type ProbeBatch } from '../../metrics/index.js';
+import { SPACES, buildArchitecture, type SpaceName } from '../../spaces/architecture.js';
+import { formatGenotype, parseGenotype } from '../../spaces/darts/genotype.js';
+import { sampleGenotypeUniform } from '../../spaces/darts/sampling.js';
+import { loadNb201Table, sampleNb201Indices } from '../../spaces/nb201/index.js';
+import { Rng } from '../../spaces/rng.js';
+import { choiceOption, intOption } from '../options.js';
+import { Progress } from '../progress.js';
+
+export const SCORE_FORMATS = ['jsonl', 'table', 'json', 'csv'] as const;
+export type ScoreFormat = (typeof SCORE_FORMATS)[number];
+
+export interface ScoreSettings {
+  batch: number;
+  dtype: DType;
+  dataSeed: number;
+  initSeed: number;
+  data: string;
+}
+
+export interface ScoreRow {
+  [field: string]: unknown;
+  space: SpaceName;
+  arch: string;
+  index?: number;
+  metrics: Record<string, number | null>;
+  errors?: Record<string, MetricError>;
+  timings: Record<string, number>;
+  seconds: number;
+  settings: ScoreSettings;
+}
+
+/** `${space}|${arch}|${hash of the settings and the metric ids}`: rows scored differently never match. */
+export function scoreRowKey(row: Pick<ScoreRow, 'space' | 'arch' | 'settings' | 'metrics'>): string {
+  const s = row.settings;
+  if (typeof row.space !== 'string' || typeof row.arch !== 'string' || !s || typeof s !== 'object' || !row.metrics) {
+    throw new InvalidArgumentError('a score row needs space, arch, settings and metrics');
+  }
+  const canonical = JSON.stringify([s.batch, s.dtype, s.dataSeed, s.initSeed, s.data ?? 'default', Object.keys(row.metrics).sort()]);
+  const hash = createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+  return `${row.space}|${row.arch}|${hash}`;
+}
+
+interface ScoreOptions {
+  space: SpaceName;
+  sample?: number;
+  seed: number;
+  all?: boolean;
+  shard?: { i: number; n: number };
+  metrics: string;
+  batch: number;
+  data: string;
+  dataSeed: number;
+  initSeed: number;
+  dtype: DType;
+  out?: string;
+  format: ScoreFormat;
+}
+
+interface Job {
+  space: SpaceName;
+  arch: string;
+  index?: number;
+}
+
+export function parseShard(value: string): { i: number; n: number } {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
+  const i = m ? Number(m[1]) : NaN;
+  const n = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isSafeInteger(i) || !Number.isSafeInteger(n) || n < 1 || i >= n) {
+    throw new InvalidArgumentError(`--shard must be i/n with 0 <= i < n, got "${value}"`);
+  }
+  return { i, n };
+}
+
+/** The architectures to score, canonicalised and validated (typed errors for malformed input). */
+function resolveJobs(archs: string[], o: ScoreOptions): Job[] {
+  const sources = [archs.length > 0, o.sample !== undefined, o.all === true].filter(Boolean).length;
+  if (sources !== 1) {
+    throw new InvalidArgumentError('give architectures, or --sample K, or --all (exactly one of them)');
+  }
+  let jobs: Job[];
+  if (o.space === 'nb201') {
+    const table = loadNb201Table();
+    let indices: number[];
+    if (o.all) indices = Array.from({ length: table.size }, (_, i) => i);
+    else if (o.sample !== undefined) indices = sampleNb201Indices(new Rng(o.seed), o.sample, { unique: true });
+    else indices = archs.map((a) => (/^\s*\d+\s*$/.test(a) ? (table.archAt(Number(a)), Number(a)) : table.indexOf(a.trim())));
+    jobs = indices.map((index) => ({ space: 'nb201', arch: table.archAt(index), index }));
+  } else {
+    if (o.all) throw new InvalidArgumentError('--all enumerates NB201 only; use --sample with --space darts');
+    if (o.sample !== undefined) {
+      const rng = new Rng(o.seed);
+      jobs = Array.from({ length: o.sample }, () => ({ space: 'darts', arch: formatGenotype(sampleGenotypeUniform(rng)) }));
+    } else {
+      jobs = archs.map((a) => {
+        buildArchitecture('darts', a, { channels: 1, cells: 1 }); // the same checks buildArchitecture makes later
+        return { space: 'darts', arch: formatGenotype(parseGenotype(a)) };
+      });
+    }
+  }
+  if (o.shard) {
+    const { i, n } = o.shard;
+    jobs = jobs.filter((job, position) => (job.index ?? position) % n === i);
+  }
+  return jobs;
+}
+
+async function loadBatch(o: ScoreOptions): Promise<ProbeBatch> {
+  let input: Float32Array;
+  let labels: Int32Array;
+  if (o.data === 'default') {
+    ({ input, labels } = await defaultBatch({ size: o.batch, seed: o.dataSeed }));
+  } else if (o.data === 'gaussian') {
+    const rng = new Rng(o.dataSeed);
+    input = gaussianBatch(o.batch, [3, 32, 32], rng);
+    labels = randomLabels(o.batch, 10, rng);
+  } else if (o.data.startsWith('cifar:') && o.data.length > 'cifar:'.length) {
+    const set = await readCifarBinary(o.data.slice('cifar:'.length), { dataset: 'cifar10' });
+    ({ input, labels } = cifarBatch(set, defaultRows(o.batch, o.dataSeed, set.count), CIFAR10_STATS));
+  } else {
+    throw new InvalidArgumentError(`--data must be default, gaussian or cifar:<file>, got "${o.data}"`);
+  }
+  return { input: o.dtype === 'float64' ? Float64Array.from(input) : input, labels };
+}
+
+async function scoreOne(job: Job, batch: ProbeBatch, metrics: MetricId[], settings: ScoreSettings): Promise<ScoreRow> {
+  const start = performance.now();
+  const spec: GraphSpec = buildArchitecture(job.space, job.arch, { seed: settings.initSeed });
+  const network = Network.create(spec, { dtype: settings.dtype, name: job.arch });
+  try {
+    const wantsSynflow = metrics.includes('synflow') || metrics.includes('log_synflow');
+    const outcome = await probe(network, batch, metrics, wantsSynflow ? { synflowNetwork: spec } : {});
+    const values: Record<string, number | null> = {};
+    const errors: Record<string, MetricError> = {};
+    for (const id of metrics) {
+      const r = outcome.results[id];
+      if (r.ok) values[id] = r.value;
+      else {
+        values[id] = null;
+        errors[id] = { code: r.error.code, message: r.error.message };
+      }
+    }
+    return {
+      space: job.space,
+      arch: job.arch,
+      ...(job.index !== undefined ? { index: job.index } : {}),
+      metrics: values,
+      ...(Object.keys(errors).length > 0 ? { errors } : {}),
+      timings: { ...outcome.timings, compute: outcome.computeSeconds } as Record<string, number>,
+      seconds: (performance.now() - start) / 1000,
+      settings,
+    };
+  } finally {
+    network.dispose();
+  }
+}
+
+function csvCell(v: unknown): string {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function formatRows(rows: ScoreRow[], metrics: MetricId[], format: Exclude<ScoreFormat, 'jsonl'>): string {
+  if (format === 'json') return JSON.stringify(rows, null, 2);
+  const header = ['space', 'arch', 'index', ...metrics, 'seconds'];
+  const body = rows.map((r) => [r.space, r.arch, r.index ?? '', ...metrics.map((m) => r.metrics[m] ?? ''), r.seconds.toFixed(3)]);
+  if (format === 'csv') return [header, ...body].map((line) => line.map(csvCell).join(',')).join('\n');
+  const cells = body.map((line) => line.map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(6) : String(v))));
+  const widths = header.map((h, c) => Math.max(h.length, ...cells.map((line) => line[c].length)));
+  return [header, ...cells].map((line) => line.map((v, c) => v.padEnd(widths[c])).join('  ').trimEnd()).join('\n');
+}
+
+export function scoreCommand(): Command {
+  return new Command('score')
+    .description('score architectures with training-free metrics; JSONL rows written incrementally, resumable')
+    .argument('[arch...]', 'NB201: architecture strings or benchmark indices; DARTS: Genotype(...) texts')
+    .option('-s, --space <space>', `search space: ${SPACES.join(' | ')}`, choiceOption('--space', SPACES), 'nb201')
+    .option('--sample <K>', 'score K sampled architectures (NB201: unique benchmark indices)', intOption('--sample', 1))
+    .option('--seed <S>', 'seed of --sample', intOption('--seed', 0), 0)
+    .option('--all', 'score all 15,625 NB201 architectures (with --shard to split the work)')
+    .option('--shard <i/n>', 'keep only architectures whose index (position for DARTS) % n == i', parseShard)
+    .option('-m, --metrics <list>', 'metric ids or groups (hnas, all), comma-separated', 'hnas')
+    .option('-b, --batch <N>', 'images per probe batch', intOption('--batch', 1), 64)
+    .option('--data <source>', 'default (bundled CIFAR-10 sample) | gaussian | cifar:<file>', 'default')
+    .option('--data-seed <n>', 'seed of the batch rows (or Gaussian draws)', intOption('--data-seed', 0), 0)
+    .option('--init-seed <n>', 'network initialisation seed', intOption('--init-seed', 0), 0)
+    .option('--dtype <dtype>', 'float32 | float64', choiceOption('--dtype', ['float32', 'float64'] as const), 'float32')
+    .option('-o, --out <file>', 'JSONL file to append rows to; rows already there are skipped')
+    .option('--format <format>', `${SCORE_FORMATS.join(' | ')} (table/json/csv print to stdout at the end)`, choiceOption('--format', SCORE_FORMATS), 'jsonl')
+    .action(async (archs: string[], o: ScoreOptions) => {
+      const metrics = parseMetricList(o.metrics);
+      const jobs = resolveJobs(archs, o);
+      const batch = await loadBatch(o);
+      const settings: ScoreSettings = { batch: o.batch, dtype: o.dtype, dataSeed: o.dataSeed, initSeed: o.initSeed, data: o.data };
+      const keyOf = (job: Job): string => scoreRowKey({ space: job.space, arch: job.arch, settings, metrics: Object.fromEntries(metrics.map((m) => [m, null])) });
+
+      const writer = o.out ? await JsonlWriter.open<ScoreRow>(o.out, { key: scoreRowKey }) : undefined;
+      const rows = new Map<string, ScoreRow>();
+      try {
+        const seen = new Set<string>();
+        const todo: Job[] = [];
+        let skipped = 0;
+        for (const job of jobs) {
+          const key = keyOf(job);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const done = writer?.rows.get(key);
+          if (done) {
+            rows.set(key, done);
+            skipped++;
+          } else todo.push(job);
+        }
+        const progress = new Progress({ total: todo.length, skipped });
+        let failures = 0;
+        for (const job of todo) {
+          const row = await scoreOne(job, batch, metrics, settings);
+          if (row.errors) failures++;
+          if (writer) await writer.append(row);
+          else if (o.format === 'jsonl') console.log(JSON.stringify(row));
+          rows.set(keyOf(job), row);
+          progress.tick();
+        }
+        const dropped = writer?.droppedLines ? `; dropped a torn last line of ${o.out}` : '';
+        progress.finish(`${failures ? `, ${failures} with failed metrics` : ''}${o.out ? ` -> ${o.out}` : ''}${dropped}`);
+      } finally {
+        await writer?.close();
+      }
+      if (o.format !== 'jsonl') {
+        const ordered = [...new Set(jobs.map(keyOf))].map((k) => rows.get(k)!);
+        console.log(formatRows(ordered, metrics, o.format));
+      }
+    });
+}
