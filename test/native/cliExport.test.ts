@@ -2,28 +2,16 @@
 import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/cli.js';
+import { captureConsole } from '../helpers/cliHarness.js';
 import { Network } from '../../src/engine/network.js';
 import { OrtModel } from '../../src/onnx/ortSession.js';
 import { DARTS_V2, formatGenotype } from '../../src/spaces/darts/genotype.js';
 import { maxRelToMax } from '../helpers/allClose.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hnas-cli-'));
-let logs: string[];
-let errors: string[];
-
-beforeEach(() => {
-  logs = [];
-  errors = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
-  process.exitCode = undefined;
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
+const { logs, errors } = captureConsole();
 
 const run = (...args: string[]) => main(['node', 'hnas', ...args]);
 

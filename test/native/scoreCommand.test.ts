@@ -2,8 +2,9 @@
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/cli.js';
+import { captureConsole } from '../helpers/cliHarness.js';
 import { parseShard, scoreRowKey, type ScoreRow } from '../../src/cli/commands/score.js';
 import { Progress, formatDuration } from '../../src/cli/progress.js';
 import { JsonlWriter } from '../../src/io/jsonlWriter.js';
@@ -11,20 +12,7 @@ import { loadNb201Table, sampleNb201Indices } from '../../src/spaces/nb201/index
 import { Rng } from '../../src/spaces/rng.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hnas-score-'));
-let logs: string[];
-let errors: string[];
-
-beforeEach(() => {
-  logs = [];
-  errors = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
-  process.exitCode = undefined;
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
+const { logs, errors } = captureConsole();
 
 const run = (...args: string[]) => main(['node', 'hnas', 'score', ...args]);
 const SMALL = ['--batch', '8', '--metrics', 'ntk_trace,snip,params'];
@@ -70,7 +58,7 @@ describe('hnas score', () => {
     const out = join(dir, 'resume.jsonl');
     await run('--sample', '4', '--seed', '3', ...SMALL, '--out', out);
     expect(readRows(out)).toHaveLength(4);
-    errors = [];
+    errors.length = 0;
     await run('--sample', '4', '--seed', '3', ...SMALL, '--out', out);
     expect(readRows(out)).toHaveLength(4);
     expect(errors.join('\n')).toMatch(/scored 0\/0 \(4 skipped\)/);
@@ -85,7 +73,7 @@ describe('hnas score', () => {
     const lines = readFileSync(full, 'utf8').split('\n').filter((l) => l !== '');
     const torn = join(dir, 'torn.jsonl');
     writeFileSync(torn, `${lines[0]}\n${lines[1]}\n${lines[2].slice(0, 40)}`);
-    errors = [];
+    errors.length = 0;
     await run('--sample', '4', '--seed', '5', ...SMALL, '--out', torn);
     expect(errors.join('\n')).toMatch(/scored 2\/2 \(2 skipped\)/);
     const rows = readRows(torn);
@@ -111,8 +99,8 @@ describe('hnas score', () => {
       [['Genotype(nonsense)', '--space', 'darts'], /ERR_HNAS_INVALID_ARCHITECTURE/],
     ];
     for (const [args, pattern] of bad) {
-      errors = [];
-      logs = [];
+      errors.length = 0;
+      logs.length = 0;
       process.exitCode = undefined;
       await run(...args);
       expect(process.exitCode, args.join(' ')).toBe(1);
@@ -127,7 +115,7 @@ describe('hnas score', () => {
     expect(csv[0]).toBe('space,arch,index,params,snip,seconds');
     expect(csv).toHaveLength(3);
     expect(csv[1]).toMatch(/^nb201,\|nor_conv_3x3~0\|.*,13714,1073466,/);
-    logs = [];
+    logs.length = 0;
     await run('13714', '0', '--batch', '4', '--metrics', 'params', '--format', 'table');
     const table = logs.join('\n').split('\n');
     expect(table[0]).toMatch(/^space\s+arch\s+index\s+params\s+seconds$/);
