@@ -54,6 +54,19 @@ describe('hnas score', () => {
     expect(row.settings.data).toBe('gaussian');
   });
 
+  it('keeps metric extras (ntk_cond: singular, λ) and reports a singular Θ as a typed error', async () => {
+    const out = join(dir, 'extras.jsonl');
+    // Node 3 receives only `none` edges: the logits do not depend on the input.
+    await run('|none~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|none~1|none~2|', '13714', '--batch', '8', '--metrics', 'ntk_cond', '--out', out);
+    const [disconnected, normal] = readRows(out);
+    // Θ is the label-equality matrix there: λ_min = 0 exactly at batch 8.
+    expect(disconnected.metrics.ntk_cond).toBeNull();
+    expect(disconnected.errors?.ntk_cond?.code).toBe('ERR_HNAS_NON_FINITE');
+    expect(disconnected.errors?.ntk_cond?.message).toMatch(/singular/);
+    expect(normal.extras?.ntk_cond?.singular).toBe(false);
+    expect(typeof normal.extras?.ntk_cond?.lambda_min).toBe('number');
+  });
+
   it('resumes: a second run skips every row already written', async () => {
     const out = join(dir, 'resume.jsonl');
     await run('--sample', '4', '--seed', '3', ...SMALL, '--out', out);

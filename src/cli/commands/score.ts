@@ -45,6 +45,8 @@ export interface ScoreRow {
   index?: number;
   metrics: Record<string, number | null>;
   errors?: Record<string, MetricError>;
+  /** Per-metric extras the probe reports (e.g. ntk_cond's `singular`, naswot's `sign`). */
+  extras?: Record<string, Record<string, number | boolean>>;
   timings: Record<string, number>;
   seconds: number;
   settings: ScoreSettings;
@@ -153,10 +155,13 @@ async function scoreOne(job: Job, batch: ProbeBatch, metrics: MetricId[], settin
     const outcome = await probe(network, batch, metrics, wantsSynflow ? { synflowNetwork: spec } : {});
     const values: Record<string, number | null> = {};
     const errors: Record<string, MetricError> = {};
+    const extras: Record<string, Record<string, number | boolean>> = {};
     for (const id of metrics) {
       const r = outcome.results[id];
-      if (r.ok) values[id] = r.value;
-      else {
+      if (r.ok) {
+        values[id] = r.value;
+        if (r.extras && Object.keys(r.extras).length > 0) extras[id] = r.extras;
+      } else {
         values[id] = null;
         errors[id] = { code: r.error.code, message: r.error.message };
       }
@@ -167,6 +172,7 @@ async function scoreOne(job: Job, batch: ProbeBatch, metrics: MetricId[], settin
       ...(job.index !== undefined ? { index: job.index } : {}),
       metrics: values,
       ...(Object.keys(errors).length > 0 ? { errors } : {}),
+      ...(Object.keys(extras).length > 0 ? { extras } : {}),
       timings: { ...outcome.timings, compute: outcome.computeSeconds } as Record<string, number>,
       seconds: (performance.now() - start) / 1000,
       settings,
