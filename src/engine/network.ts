@@ -8,7 +8,14 @@
 import { readFile } from 'node:fs/promises';
 import { DisposedError, InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { fromNative } from '../native/errors.js';
-import { loadAddon, type BnModeName, type FloatArray, type OutputName, type RawNetwork } from '../native/binding.js';
+import {
+  loadAddon,
+  type BnModeName,
+  type FloatArray,
+  type OutputName,
+  type RawNetwork,
+  type RawReluKernelResult,
+} from '../native/binding.js';
 import type { GraphSpec, ParamKind } from './graphSpec.js';
 
 export type DType = 'float32' | 'float64';
@@ -91,30 +98,10 @@ export interface HvpResult {
 }
 
 /**
- * The NASWOT kernel of one forward pass. For every Relu node with input x,
- * c = (x > 0) per sample over its C·H·W units and K = c cᵀ + (1−c)(1−c)ᵀ
- * (K_ij = the units where samples i and j agree). Entries are exact integers.
+ * The NASWOT kernel of one forward pass; the addon's result is returned as
+ * is (fields documented on RawReluKernelResult).
  */
-export interface ReluKernelResult {
-  /**
-   * [N][N] Σ over Relu nodes of (number of nodes reading its output) · K:
-   * one term per ReLU *module* when an exporter merged equal ReLUs into one
-   * node (torch hooks on nn.ReLU, the peers' `naswot`).
-   */
-  weighted: Float64Array;
-  /** [N][N] Σ over distinct ReLU input tensors of K, each once (`naswot_distinct`). */
-  distinct: Float64Array;
-  /** Relu nodes in the graph. */
-  reluNodes: number;
-  /** Σ of the weights in `weighted`: ReLU modules in the peers' count. */
-  reluModules: number;
-  /** Distinct tensors read by Relu nodes (the terms of `distinct`). */
-  distinctInputs: number;
-  /** Units per sample under the `weighted` convention: Σ weight · C·H·W. */
-  unitsPerSample: number;
-  /** Units per sample under the `distinct` convention: Σ C·H·W over distinct inputs. */
-  distinctUnitsPerSample: number;
-}
+export type ReluKernelResult = RawReluKernelResult;
 
 export interface LayerFisherResult {
   /**

@@ -51,13 +51,29 @@ export interface RawHvpResult {
   hvp: FloatArray;
 }
 
+/**
+ * The NASWOT kernel of one forward pass. For every Relu node with input x,
+ * c = (x > 0) per sample over its C·H·W units and K = c cᵀ + (1−c)(1−c)ᵀ
+ * (K_ij = the units where samples i and j agree). Entries are exact integers.
+ */
 export interface RawReluKernelResult {
+  /**
+   * [N][N] Σ over Relu nodes of (number of nodes reading its output) · K:
+   * one term per ReLU *module* when an exporter merged equal ReLUs into one
+   * node (torch hooks on nn.ReLU, the peers' `naswot`).
+   */
   weighted: Float64Array;
+  /** [N][N] Σ over distinct ReLU input tensors of K, each once (`naswot_distinct`). */
   distinct: Float64Array;
+  /** Relu nodes in the graph. */
   reluNodes: number;
+  /** Σ of the weights in `weighted`: ReLU modules in the peers' count. */
   reluModules: number;
+  /** Distinct tensors read by Relu nodes (the terms of `distinct`). */
   distinctInputs: number;
+  /** Units per sample under the `weighted` convention: Σ weight · C·H·W. */
   unitsPerSample: number;
+  /** Units per sample under the `distinct` convention: Σ C·H·W over distinct inputs. */
   distinctUnitsPerSample: number;
 }
 
