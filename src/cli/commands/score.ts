@@ -5,6 +5,7 @@
  *   hnas score <arch...>                 NB201 strings or indices; DARTS genotypes with --space darts
  *   hnas score --sample K --seed S       K unique NB201 indices (DARTS: K uniform genotypes)
  *   hnas score --all --shard i/n         every NB201 index with index % n == i
+ *   hnas score --all --unique            one NB201 index per isomorphism class (6,466 rows)
  *
  * All architectures are validated before any scoring starts. A metric that
  * fails on one architecture is recorded in that row's "errors"; scoring goes on.
@@ -14,6 +15,7 @@ import { Command } from 'commander';
 import type { GraphSpec } from '../../engine/graphSpec.js';
 import { Network, type DType } from '../../engine/network.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { setNumThreads } from '../../native/buildInfo.js';
 import { CIFAR10_STATS, cifarBatch, readCifarBinary } from '../../io/cifar.js';
 import { defaultBatch, defaultRows } from '../../io/defaultData.js';
 import { gaussianBatch, randomLabels } from '../../io/gaussian.js';
@@ -68,6 +70,8 @@ interface ScoreOptions {
   sample?: number;
   seed: number;
   all?: boolean;
+  unique?: boolean;
+  threads?: number;
   shard?: { i: number; n: number };
   metrics: string;
   batch: number;
@@ -108,9 +112,20 @@ function resolveJobs(archs: string[], o: ScoreOptions): Job[] {
     if (o.all) indices = Array.from({ length: table.size }, (_, i) => i);
     else if (o.sample !== undefined) indices = sampleNb201Indices(new Rng(o.seed), o.sample, { unique: true });
     else indices = archs.map((a) => (/^\s*\d+\s*$/.test(a) ? (table.archAt(Number(a)), Number(a)) : table.indexOf(a.trim())));
+    if (o.unique) {
+      // Isomorphic cells compute the same function class; the lowest index stands for its class.
+      const seenClass = new Set<string>();
+      indices = indices.filter((index) => {
+        const key = table.isoClassAt(index);
+        if (seenClass.has(key)) return false;
+        seenClass.add(key);
+        return true;
+      });
+    }
     jobs = indices.map((index) => ({ space: 'nb201', arch: table.archAt(index), index }));
   } else {
     if (o.all) throw new InvalidArgumentError('--all enumerates NB201 only; use --sample with --space darts');
+    if (o.unique) throw new InvalidArgumentError('--unique applies to NB201 isomorphism classes only');
     if (o.sample !== undefined) {
       const rng = new Rng(o.seed);
       jobs = Array.from({ length: o.sample }, () => ({ space: 'darts', arch: formatGenotype(sampleGenotypeUniform(rng)) }));
@@ -205,6 +220,8 @@ export function scoreCommand(): Command {
     .option('--sample <K>', 'score K sampled architectures (NB201: unique benchmark indices)', intOption('--sample', 1))
     .option('--seed <S>', 'seed of --sample', intOption('--seed', 0), 0)
     .option('--all', 'score all 15,625 NB201 architectures (with --shard to split the work)')
+    .option('--unique', 'NB201: keep one index per isomorphism class (the lowest); a row stands for its class')
+    .option('--threads <n>', 'native worker threads (default: all cores)', intOption('--threads', 1))
     .option('--shard <i/n>', 'keep only architectures whose index (position for DARTS) % n == i', parseShard)
     .option('-m, --metrics <list>', 'metric ids or groups (hnas, all), comma-separated', 'hnas')
     .option('-b, --batch <N>', 'images per probe batch', intOption('--batch', 1), 64)
@@ -216,6 +233,7 @@ export function scoreCommand(): Command {
     .option('--format <format>', `${SCORE_FORMATS.join(' | ')} (table/json/csv print to stdout at the end)`, choiceOption('--format', SCORE_FORMATS), 'jsonl')
     .action(async (archs: string[], o: ScoreOptions) => {
       const metrics = parseMetricList(o.metrics);
+      if (o.threads !== undefined) setNumThreads(o.threads);
       const jobs = resolveJobs(archs, o);
       const batch = await loadBatch(o);
       const settings: ScoreSettings = { batch: o.batch, dtype: o.dtype, dataSeed: o.dataSeed, initSeed: o.initSeed, data: o.data };
