@@ -41,3 +41,5 @@ export * from './io/augment.js';
 export * from './io/gaussian.js';
 export * from './io/defaultData.js';
 export * from './metrics/index.js';
+export { score, scoreMany, type ScoreOptions, type ScoreResult, type ScoreTarget } from './score/score.js';
+export { loadProbeBatch, parseInputShape, readRawBatch, type BatchRequest, type DataSource } from './score/probeBatch.js';

@@ -12,15 +12,14 @@
  */
 import { createHash } from 'node:crypto';
 import { Command } from 'commander';
-import type { GraphSpec } from '../../engine/graphSpec.js';
-import { Network, type DType } from '../../engine/network.js';
-import { InvalidArgumentError } from '../../errors.js';
-import { setNumThreads } from '../../native/buildInfo.js';
-import { CIFAR10_STATS, cifarBatch, readCifarBinary } from '../../io/cifar.js';
-import { defaultBatch, defaultRows } from '../../io/defaultData.js';
-import { gaussianBatch, randomLabels } from '../../io/gaussian.js';
+import type { DType } from '../../engine/network.js';
+import { InvalidArgumentError, ShapeMismatchError } from '../../errors.js';
 import { JsonlWriter } from '../../io/jsonlWriter.js';
-import { parseMetricList, probe, type MetricError, type MetricId, type ProbeBatch } from '../../metrics/index.js';
+import { parseMetricList, type MetricError, type MetricId, type ProbeBatch } from '../../metrics/index.js';
+import { setNumThreads } from '../../native/buildInfo.js';
+import { readOnnxFile } from '../../onnx/importOnnx.js';
+import { loadProbeBatch, parseInputShape, readRawBatch, type DataSource } from '../../score/probeBatch.js';
+import { score, type ScoreTarget } from '../../score/score.js';
 import { SPACES, buildArchitecture, type SpaceName } from '../../spaces/architecture.js';
 import { formatGenotype, parseGenotype } from '../../spaces/darts/genotype.js';
 import { sampleGenotypeUniform } from '../../spaces/darts/sampling.js';
@@ -40,9 +39,12 @@ export interface ScoreSettings {
   data: string;
 }
 
+/** A row's space: a search space, or `onnx` for a user's model (then `arch` is the model's path). */
+export type ScoreRowSpace = SpaceName | 'onnx';
+
 export interface ScoreRow {
   [field: string]: unknown;
-  space: SpaceName;
+  space: ScoreRowSpace;
   arch: string;
   index?: number;
   metrics: Record<string, number | null>;
@@ -81,10 +83,14 @@ interface ScoreOptions {
   dtype: DType;
   out?: string;
   format: ScoreFormat;
+  onnx?: string;
+  input?: string;
+  labels?: string;
+  inputShape?: { sampleShape: number[]; batch?: number };
 }
 
 interface Job {
-  space: SpaceName;
+  space: ScoreRowSpace;
   arch: string;
   index?: number;
 }
@@ -101,10 +107,11 @@ export function parseShard(value: string): { i: number; n: number } {
 
 /** The architectures to score, canonicalised and validated (typed errors for malformed input). */
 function resolveJobs(archs: string[], o: ScoreOptions): Job[] {
-  const sources = [archs.length > 0, o.sample !== undefined, o.all === true].filter(Boolean).length;
+  const sources = [archs.length > 0, o.sample !== undefined, o.all === true, o.onnx !== undefined].filter(Boolean).length;
   if (sources !== 1) {
-    throw new InvalidArgumentError('give architectures, or --sample K, or --all (exactly one of them)');
+    throw new InvalidArgumentError('give architectures, or --sample K, or --all, or --onnx FILE (exactly one of them)');
   }
+  if (o.onnx !== undefined) return [{ space: 'onnx', arch: o.onnx }];
   let jobs: Job[];
   if (o.space === 'nb201') {
     const table = loadNb201Table();
@@ -143,58 +150,44 @@ function resolveJobs(archs: string[], o: ScoreOptions): Job[] {
   return jobs;
 }
 
-async function loadBatch(o: ScoreOptions): Promise<ProbeBatch> {
-  let input: Float32Array;
-  let labels: Int32Array;
-  if (o.data === 'default') {
-    ({ input, labels } = await defaultBatch({ size: o.batch, seed: o.dataSeed }));
-  } else if (o.data === 'gaussian') {
-    const rng = new Rng(o.dataSeed);
-    input = gaussianBatch(o.batch, [3, 32, 32], rng);
-    labels = randomLabels(o.batch, 10, rng);
-  } else if (o.data.startsWith('cifar:') && o.data.length > 'cifar:'.length) {
-    const set = await readCifarBinary(o.data.slice('cifar:'.length), { dataset: 'cifar10' });
-    ({ input, labels } = cifarBatch(set, defaultRows(o.batch, o.dataSeed, set.count), CIFAR10_STATS));
-  } else {
+/** The one batch every architecture of this run is probed on. */
+async function loadBatch(o: ScoreOptions, sampleShape: readonly number[], numClasses: number): Promise<ProbeBatch> {
+  if (o.input !== undefined || o.labels !== undefined) {
+    if (o.input === undefined || o.labels === undefined) throw new InvalidArgumentError('--input and --labels go together');
+    const raw = await readRawBatch(o.input, o.labels, sampleShape);
+    const declared = o.inputShape?.batch;
+    if (declared !== undefined && declared !== raw.labels.length) {
+      throw new ShapeMismatchError(`--input-shape says N=${declared} but ${o.input} holds ${raw.labels.length} samples`);
+    }
+    return loadProbeBatch(raw, { size: raw.labels.length, seed: o.dataSeed, dtype: o.dtype, sampleShape, numClasses });
+  }
+  if (!['default', 'gaussian'].includes(o.data) && !o.data.startsWith('cifar:')) {
     throw new InvalidArgumentError(`--data must be default, gaussian or cifar:<file>, got "${o.data}"`);
   }
-  return { input: o.dtype === 'float64' ? Float64Array.from(input) : input, labels };
+  return loadProbeBatch(o.data as DataSource, { size: o.batch, seed: o.dataSeed, dtype: o.dtype, sampleShape, numClasses });
 }
 
 async function scoreOne(job: Job, batch: ProbeBatch, metrics: MetricId[], settings: ScoreSettings): Promise<ScoreRow> {
-  const start = performance.now();
-  const spec: GraphSpec = buildArchitecture(job.space, job.arch, { seed: settings.initSeed });
-  const network = Network.create(spec, { dtype: settings.dtype, name: job.arch });
-  try {
-    const wantsSynflow = metrics.includes('synflow') || metrics.includes('log_synflow');
-    const outcome = await probe(network, batch, metrics, wantsSynflow ? { synflowNetwork: spec } : {});
-    const values: Record<string, number | null> = {};
-    const errors: Record<string, MetricError> = {};
-    const extras: Record<string, Record<string, number | boolean>> = {};
-    for (const id of metrics) {
-      const r = outcome.results[id];
-      if (r.ok) {
-        values[id] = r.value;
-        if (r.extras && Object.keys(r.extras).length > 0) extras[id] = r.extras;
-      } else {
-        values[id] = null;
-        errors[id] = { code: r.error.code, message: r.error.message };
-      }
-    }
-    return {
-      space: job.space,
-      arch: job.arch,
-      ...(job.index !== undefined ? { index: job.index } : {}),
-      metrics: values,
-      ...(Object.keys(errors).length > 0 ? { errors } : {}),
-      ...(Object.keys(extras).length > 0 ? { extras } : {}),
-      timings: { ...outcome.timings, compute: outcome.computeSeconds } as Record<string, number>,
-      seconds: (performance.now() - start) / 1000,
-      settings,
-    };
-  } finally {
-    network.dispose();
-  }
+  const target: ScoreTarget = job.space === 'onnx' ? { onnx: job.arch } : job.arch;
+  const result = await score(target, {
+    ...(job.space === 'onnx' ? {} : { space: job.space }),
+    metrics,
+    data: batch,
+    initSeed: settings.initSeed,
+    dtype: settings.dtype,
+  });
+  const has = (o: object): boolean => Object.keys(o).length > 0;
+  return {
+    space: job.space,
+    arch: job.arch,
+    ...(job.index !== undefined ? { index: job.index } : {}),
+    metrics: result.metrics as Record<string, number | null>,
+    ...(has(result.errors) ? { errors: result.errors as Record<string, MetricError> } : {}),
+    ...(has(result.extras) ? { extras: result.extras as Record<string, Record<string, number | boolean>> } : {}),
+    timings: result.timings as Record<string, number>,
+    seconds: result.seconds,
+    settings,
+  };
 }
 
 function csvCell(v: unknown): string {
@@ -229,14 +222,26 @@ export function scoreCommand(): Command {
     .option('--data-seed <n>', 'seed of the batch rows (or Gaussian draws)', intOption('--data-seed', 0), 0)
     .option('--init-seed <n>', 'network initialisation seed', intOption('--init-seed', 0), 0)
     .option('--dtype <dtype>', 'float32 | float64', choiceOption('--dtype', ['float32', 'float64'] as const), 'float32')
+    .option('--onnx <file>', 'score an ONNX model (its own weights) instead of space architectures')
+    .option('--input <file>', 'raw little-endian float32 NCHW input batch (with --labels)')
+    .option('--labels <file>', 'raw little-endian int32 labels, one per sample of --input')
+    .option('--input-shape <shape>', 'N,C,H,W or C,H,W of --input, checked against the model', parseInputShape)
     .option('-o, --out <file>', 'JSONL file to append rows to; rows already there are skipped')
     .option('--format <format>', `${SCORE_FORMATS.join(' | ')} (table/json/csv print to stdout at the end)`, choiceOption('--format', SCORE_FORMATS), 'jsonl')
     .action(async (archs: string[], o: ScoreOptions) => {
       const metrics = parseMetricList(o.metrics);
       if (o.threads !== undefined) setNumThreads(o.threads);
       const jobs = resolveJobs(archs, o);
-      const batch = await loadBatch(o);
-      const settings: ScoreSettings = { batch: o.batch, dtype: o.dtype, dataSeed: o.dataSeed, initSeed: o.initSeed, data: o.data };
+      const first = jobs[0];
+      const firstSpec = !first ? undefined : first.space === 'onnx' ? await readOnnxFile(first.arch) : buildArchitecture(first.space, first.arch);
+      const sampleShape = firstSpec?.input.shape ?? [3, 32, 32];
+      if (o.inputShape && o.inputShape.sampleShape.join(',') !== sampleShape.join(',')) {
+        throw new ShapeMismatchError(`--input-shape [${o.inputShape.sampleShape.join(', ')}] differs from the model's input [${sampleShape.join(', ')}]`);
+      }
+      const numClasses = firstSpec?.output.shape[0] ?? 10;
+      const batch = await loadBatch(o, sampleShape, numClasses);
+      const data = o.input !== undefined ? `raw:${o.input}` : o.data;
+      const settings: ScoreSettings = { batch: batch.labels.length, dtype: o.dtype, dataSeed: o.dataSeed, initSeed: o.initSeed, data };
       const keyOf = (job: Job): string => scoreRowKey({ space: job.space, arch: job.arch, settings, metrics: Object.fromEntries(metrics.map((m) => [m, null])) });
 
       const writer = o.out ? await JsonlWriter.open<ScoreRow>(o.out, { key: scoreRowKey }) : undefined;
