@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { HnasError } from '../errors.js';
+import { benchCommand } from './commands/bench.js';
 import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { scoreCommand } from './commands/score.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   program.addCommand(infoCommand());
   program.addCommand(exportCommand());
   program.addCommand(scoreCommand());
+  program.addCommand(benchCommand());
   return program;
 }
 
