@@ -17,7 +17,9 @@ export type HnasErrorCode =
   | 'ERR_HNAS_NATIVE_UNAVAILABLE'
   | 'ERR_HNAS_FILE_NOT_FOUND'
   | 'ERR_HNAS_INVALID_ARCHITECTURE'
-  | 'ERR_HNAS_DATA_FORMAT';
+  | 'ERR_HNAS_DATA_FORMAT'
+  | 'ERR_HNAS_EVALUATION_FAILED'
+  | 'ERR_HNAS_ABORTED';
 
 export class HnasError extends Error {
   readonly code: HnasErrorCode;
@@ -129,5 +131,51 @@ export class DataFormatError extends HnasError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_HNAS_DATA_FORMAT', message, options);
     this.name = 'DataFormatError';
+  }
+}
+
+/**
+ * Why an evaluation (training a candidate, running the user's command) gave
+ * no usable result:
+ *  - `spawn`: the command could not be started (not found, not executable);
+ *  - `exit`: it exited with a non-zero code;
+ *  - `signal`: it was killed by a signal it was not sent by hnas;
+ *  - `timeout`: it ran past its time limit and hnas killed it;
+ *  - `malformed`: it ran, but its result is not a valid evaluation (no JSON,
+ *    a missing or non-finite accuracy, an accuracy outside 0..100, …).
+ */
+export type EvaluationFailureReason = 'spawn' | 'exit' | 'signal' | 'timeout' | 'malformed';
+
+export interface EvaluationErrorDetails {
+  /** Exit code of the command, when it exited. */
+  exitCode?: number | null;
+  /** Signal that ended the command, when one did. */
+  signal?: string | null;
+  /** Seconds spent before the failure (wall clock), when known; a search adds it to its cost. */
+  cost?: number;
+  cause?: unknown;
+}
+
+/** An evaluation failed; `reason` says how (see EvaluationFailureReason). */
+export class EvaluationError extends HnasError {
+  readonly reason: EvaluationFailureReason;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly cost: number | undefined;
+  constructor(reason: EvaluationFailureReason, message: string, details: EvaluationErrorDetails = {}) {
+    super('ERR_HNAS_EVALUATION_FAILED', message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'EvaluationError';
+    this.reason = reason;
+    this.exitCode = details.exitCode ?? null;
+    this.signal = details.signal ?? null;
+    this.cost = details.cost;
+  }
+}
+
+/** Work stopped because the caller's AbortSignal fired; `cause` is the signal's reason. */
+export class AbortedError extends HnasError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_ABORTED', message, options);
+    this.name = 'AbortedError';
   }
 }
