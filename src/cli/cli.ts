@@ -6,9 +6,11 @@
 import { Command } from 'commander';
 import { HnasError } from '../errors.js';
 import { benchCommand } from './commands/bench.js';
+import { correlateCommand } from './commands/correlate.js';
 import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { scoreCommand } from './commands/score.js';
+import { unifyCommand } from './commands/unify.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   program.addCommand(infoCommand());
   program.addCommand(exportCommand());
   program.addCommand(scoreCommand());
+  program.addCommand(correlateCommand());
+  program.addCommand(unifyCommand());
   program.addCommand(benchCommand());
   return program;
 }

@@ -20,7 +20,7 @@ export const gradNormMetric: MetricDef = {
   higherIsBetter: true,
   gradientBased: true,
   compute(data) {
-    return metricValue('grad_norm', sum(layerGradSquares(data, 'grad_norm').map(Math.sqrt)));
+    return metricValue('grad_norm', sum(layerGradSquares(data, 'grad_norm').map(Math.sqrt)), { weight_layers: data.weights.length });
   },
 };
 

@@ -1,7 +1,7 @@
 /** plain (zero-cost-nas): Σ W ⊙ ∂L/∂W over the conv/linear weights, signed. */
 import { metricValue, required } from './metricResult.js';
 import type { MetricDef } from './types.js';
-import { perWeightLayer, sum } from './weightSums.js';
+import { perWeightLayer, sum, weightNormExtras } from './weightSums.js';
 
 export const plainMetric: MetricDef = {
   id: 'plain',
@@ -11,6 +11,7 @@ export const plainMetric: MetricDef = {
   gradientBased: true,
   compute(data) {
     const { grad } = required(data, 'gradient', 'plain');
-    return metricValue('plain', sum(perWeightLayer(data.weights, data.params, grad, (w, g) => w * g)));
+    const value = sum(perWeightLayer(data.weights, data.params, grad, (w, g) => w * g));
+    return metricValue('plain', value, weightNormExtras(data.weights, data.params));
   },
 };

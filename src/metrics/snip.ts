@@ -1,7 +1,7 @@
 /** snip (zero-cost-nas): Σ |W ⊙ ∂L/∂W| over the conv/linear weights, mean CE, train-mode BN. */
 import { metricValue, required } from './metricResult.js';
 import type { MetricDef } from './types.js';
-import { perWeightLayer, sum } from './weightSums.js';
+import { perWeightLayer, sum, weightNormExtras } from './weightSums.js';
 
 export const snipMetric: MetricDef = {
   id: 'snip',
@@ -11,6 +11,7 @@ export const snipMetric: MetricDef = {
   gradientBased: true,
   compute(data) {
     const { grad } = required(data, 'gradient', 'snip');
-    return metricValue('snip', sum(perWeightLayer(data.weights, data.params, grad, (w, g) => Math.abs(w * g))));
+    const value = sum(perWeightLayer(data.weights, data.params, grad, (w, g) => Math.abs(w * g)));
+    return metricValue('snip', value, weightNormExtras(data.weights, data.params));
   },
 };

@@ -38,3 +38,13 @@ export function concatWeights<T extends Float32Array | Float64Array>(weights: re
   }
   return out;
 }
+
+/**
+ * ‖W‖₂ over the weights, and how many weight tensors there are: what `hnas
+ * unify` needs for the Cauchy–Schwarz bounds of snip, plain and grad_norm.
+ */
+export function weightNormExtras(weights: readonly ParamInfo[], params: ArrayLike<number>): { weight_norm: number; weight_layers: number } {
+  let s = 0;
+  for (const p of weights) for (let i = p.offset; i < p.offset + p.size; i++) s += params[i] * params[i];
+  return { weight_norm: Math.sqrt(s), weight_layers: weights.length };
+}
