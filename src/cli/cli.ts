@@ -8,8 +8,10 @@ import { HnasError } from '../errors.js';
 import { benchCommand } from './commands/bench.js';
 import { correlateCommand } from './commands/correlate.js';
 import { exportCommand } from './commands/export.js';
+import { hybridCommand } from './commands/hybrid.js';
 import { infoCommand } from './commands/info.js';
 import { scoreCommand } from './commands/score.js';
+import { searchCommand } from './commands/search.js';
 import { unifyCommand } from './commands/unify.js';
 
 export function buildProgram(): Command {
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   program.addCommand(scoreCommand());
   program.addCommand(correlateCommand());
   program.addCommand(unifyCommand());
+  program.addCommand(hybridCommand());
+  program.addCommand(searchCommand());
   program.addCommand(benchCommand());
   return program;
 }
