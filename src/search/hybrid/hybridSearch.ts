@@ -94,10 +94,19 @@ export async function hybridSearch(options: HybridOptions): Promise<HybridResult
   const design = linspaceDesign({ bounds, n: initialDesignSize(iterations), sweepDim: 1, fixed: { 0: settings.initialC } });
   const replay = options.replay ?? [];
   const steps: HybridStep[] = [];
+  // What the training-free pick saw at the step being evaluated: the history's
+  // onStep (called before a 'stop' failure is thrown) turns its record into a HybridStep.
+  let current: Omit<HybridStep, keyof StepRecord> | undefined;
+  const toHybrid = (record: StepRecord): HybridStep => ({ ...record, ...current! });
   const history = new SearchHistory({
     budget: { evaluations: iterations, ...options.budget },
     onEvalError: options.onEvalError,
     signal: options.signal,
+    onStep: async (record) => {
+      const hybridStep = toHybrid(record);
+      steps.push(hybridStep);
+      await options.onStep?.(hybridStep);
+    },
   });
   const computedBefore = metrics.computed;
   const counted = new Set<string>();
@@ -118,6 +127,7 @@ export async function hybridSearch(options: HybridOptions): Promise<HybridResult
     }
     const choice = pick(pool, metrics, history, w);
     if (choice === null) break; // every pool member evaluated
+    current = { c: w.c, t: w.t, mu: w.mu, nu: w.nu, m: choice.m, kappa: choice.kappa, objective: choice.objective, poolSize: pool.size, scoringCost };
     let record: StepRecord;
     const logged = replay[step];
     if (logged) {
@@ -127,25 +137,14 @@ export async function hybridSearch(options: HybridOptions): Promise<HybridResult
         );
       }
       record = history.replay(logged);
+      steps.push(toHybrid(record)); // replayed steps were reported when they happened
     } else {
-      record = await history.evaluate(options.evaluator, choice.candidate);
+      record = await history.evaluate(options.evaluator, choice.candidate); // onStep above records it
     }
     if (record.evaluation) bo.observe(x, record.evaluation.accuracy);
-    const hybridStep: HybridStep = {
-      ...record,
-      c: w.c,
-      t: w.t,
-      mu: w.mu,
-      nu: w.nu,
-      m: choice.m,
-      kappa: choice.kappa,
-      objective: choice.objective,
-      poolSize: pool.size,
-      scoringCost,
-    };
-    steps.push(hybridStep);
-    if (!logged) await options.onStep?.(hybridStep);
-    if (record.error && history.onEvalError === 'stop' && logged) break;
+    if (record.error && logged && history.onEvalError === 'stop') {
+      throw new InvalidArgumentError(`the run log ends with a failed step (${record.error.code}: ${record.error.message}) and --on-eval-error is stop`);
+    }
   }
   return { steps, best: history.best(), scoredOnDemand: metrics.computed - computedBefore };
 }
