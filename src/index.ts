@@ -43,3 +43,20 @@ export * from './io/defaultData.js';
 export * from './metrics/index.js';
 export { score, scoreMany, type ScoreOptions, type ScoreResult, type ScoreTarget } from './score/score.js';
 export { loadProbeBatch, parseInputShape, readRawBatch, type BatchRequest, type DataSource } from './score/probeBatch.js';
+export * from './search/index.js';
+export * from './stats/index.js';
+export * from './plot/index.js';
+export { correlateMetrics, PUBLISHED_SPEARMAN_C10, TRUTH_COLUMNS, type CorrelationReport, type MetricCorrelation } from './analysis/correlation.js';
+export {
+  BOUNDED_METRICS,
+  CROSS_ENTROPY_BETA,
+  checkBounds,
+  fitAgainstTrace,
+  hnasObjective,
+  metricCorrelationMatrix,
+  objectiveTable,
+  type BoundCheck,
+  type CorrelationMatrix,
+  type TraceFit,
+} from './analysis/unification.js';
+export { readScoreFiles, metricColumn, type ScoreRecord, type ScoreTable } from './score/scoreFile.js';
