@@ -71,7 +71,8 @@ export function scoreFiles(o: Pick<MetricSourceCliOptions, 'space' | 'scores'>):
 
 /** Settings of rows computed on demand: the bundled table's on NB201 unless overridden. */
 export function onDemandSettings(o: MetricSourceCliOptions): ScoreSettings {
-  const base = o.space === 'nb201' ? NB201_BUNDLED_SETTINGS : { batch: 32, dtype: 'float32' as DType, dataSeed: 0, initSeed: 0, data: 'default' };
+  // DARTS pools are scored on the search proxy (C = 16, 5 cells), as DARTS and HNAS search with it.
+  const base: ScoreSettings = o.space === 'nb201' ? NB201_BUNDLED_SETTINGS : { batch: 32, dtype: 'float32', dataSeed: 0, initSeed: 0, data: 'default', channels: 16, cells: 5 };
   return { ...base, ...(o.batch ? { batch: o.batch } : {}), dtype: o.dtype, initSeed: o.initSeed, dataSeed: o.dataSeed };
 }
 

@@ -37,6 +37,9 @@ export interface ScoreSettings {
   dataSeed: number;
   initSeed: number;
   data: string;
+  /** Network size when not the space's default (--channels / --cells). */
+  channels?: number;
+  cells?: number;
 }
 
 /** A row's space: a search space, or `onnx` for a user's model (then `arch` is the model's path). */
@@ -62,7 +65,8 @@ export function scoreRowKey(row: Pick<ScoreRow, 'space' | 'arch' | 'settings' | 
   if (typeof row.space !== 'string' || typeof row.arch !== 'string' || !s || typeof s !== 'object' || !row.metrics) {
     throw new InvalidArgumentError('a score row needs space, arch, settings and metrics');
   }
-  const canonical = JSON.stringify([s.batch, s.dtype, s.dataSeed, s.initSeed, s.data ?? 'default', Object.keys(row.metrics).sort()]);
+  const size = s.channels !== undefined || s.cells !== undefined ? [s.channels ?? null, s.cells ?? null] : [];
+  const canonical = JSON.stringify([s.batch, s.dtype, s.dataSeed, s.initSeed, s.data ?? 'default', Object.keys(row.metrics).sort(), ...size]);
   const hash = createHash('sha256').update(canonical).digest('hex').slice(0, 16);
   return `${row.space}|${row.arch}|${hash}`;
 }
@@ -87,6 +91,8 @@ interface ScoreOptions {
   input?: string;
   labels?: string;
   inputShape?: { sampleShape: number[]; batch?: number };
+  channels?: number;
+  cells?: number;
 }
 
 interface Job {
@@ -175,6 +181,7 @@ async function scoreOne(job: Job, batch: ProbeBatch, metrics: MetricId[], settin
     data: batch,
     initSeed: settings.initSeed,
     dtype: settings.dtype,
+    architecture: { channels: settings.channels, cells: settings.cells },
   });
   const has = (o: object): boolean => Object.keys(o).length > 0;
   return {
@@ -222,6 +229,8 @@ export function scoreCommand(): Command {
     .option('--data-seed <n>', 'seed of the batch rows (or Gaussian draws)', intOption('--data-seed', 0), 0)
     .option('--init-seed <n>', 'network initialisation seed', intOption('--init-seed', 0), 0)
     .option('--dtype <dtype>', 'float32 | float64', choiceOption('--dtype', ['float32', 'float64'] as const), 'float32')
+    .option('--channels <C>', 'initial channels (NB201 default 16; DARTS default 36, the search proxy 16)', intOption('--channels', 1))
+    .option('--cells <N>', 'NB201: cells per stage (default 5); DARTS: total cells (default 20, the search proxy 5)', intOption('--cells', 1))
     .option('--onnx <file>', 'score an ONNX model (its own weights) instead of space architectures')
     .option('--input <file>', 'raw little-endian float32 NCHW input batch (with --labels)')
     .option('--labels <file>', 'raw little-endian int32 labels, one per sample of --input')
@@ -233,7 +242,8 @@ export function scoreCommand(): Command {
       if (o.threads !== undefined) setNumThreads(o.threads);
       const jobs = resolveJobs(archs, o);
       const first = jobs[0];
-      const firstSpec = !first ? undefined : first.space === 'onnx' ? await readOnnxFile(first.arch) : buildArchitecture(first.space, first.arch);
+      const size = { ...(o.channels !== undefined ? { channels: o.channels } : {}), ...(o.cells !== undefined ? { cells: o.cells } : {}) };
+      const firstSpec = !first ? undefined : first.space === 'onnx' ? await readOnnxFile(first.arch) : buildArchitecture(first.space, first.arch, size);
       const sampleShape = firstSpec?.input.shape ?? [3, 32, 32];
       if (o.inputShape && o.inputShape.sampleShape.join(',') !== sampleShape.join(',')) {
         throw new ShapeMismatchError(`--input-shape [${o.inputShape.sampleShape.join(', ')}] differs from the model's input [${sampleShape.join(', ')}]`);
@@ -241,7 +251,7 @@ export function scoreCommand(): Command {
       const numClasses = firstSpec?.output.shape[0] ?? 10;
       const batch = await loadBatch(o, sampleShape, numClasses);
       const data = o.input !== undefined ? `raw:${o.input}` : o.data;
-      const settings: ScoreSettings = { batch: batch.labels.length, dtype: o.dtype, dataSeed: o.dataSeed, initSeed: o.initSeed, data };
+      const settings: ScoreSettings = { batch: batch.labels.length, dtype: o.dtype, dataSeed: o.dataSeed, initSeed: o.initSeed, data, ...size };
       const keyOf = (job: Job): string => scoreRowKey({ space: job.space, arch: job.arch, settings, metrics: Object.fromEntries(metrics.map((m) => [m, null])) });
 
       const writer = o.out ? await JsonlWriter.open<ScoreRow>(o.out, { key: scoreRowKey }) : undefined;

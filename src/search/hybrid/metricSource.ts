@@ -135,7 +135,15 @@ export class MetricSource {
     for (let i = 0; i < todo.length; i++) {
       signal?.throwIfAborted();
       const c = todo[i];
-      const result = await score(c.arch, { space: c.space, metrics, data: this.#batch, initSeed: this.#settings.initSeed, dtype: this.#settings.dtype });
+      const { channels, cells } = this.#settings;
+      const result = await score(c.arch, {
+        space: c.space,
+        metrics,
+        data: this.#batch,
+        initSeed: this.#settings.initSeed,
+        dtype: this.#settings.dtype,
+        architecture: { ...(channels !== undefined ? { channels } : {}), ...(cells !== undefined ? { cells } : {}) },
+      });
       const row: ScoreRow = {
         space: c.space,
         arch: c.arch,
