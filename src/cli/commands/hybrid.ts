@@ -8,6 +8,7 @@
  * the same evaluator and budget; `--svg` draws best-so-far test accuracy
  * against search cost.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
@@ -91,11 +92,17 @@ function baselineList(value: string | boolean | undefined): BaselineName[] {
   return names as BaselineName[];
 }
 
-/** The log path of one seed: --log as given for one run, with -seed<S> before the extension for several. */
-export function logPathFor(o: Pick<HybridCliOptions, 'log' | 'space' | 'evaluator' | 'repeat'>, seed: number): string {
-  const base = o.log ?? join('runs', `hybrid-${o.space}-${o.evaluator}.jsonl`);
-  if (o.repeat <= 1 && o.log) return base;
-  return base.replace(/(\.jsonl)?$/, `-seed${seed}.jsonl`);
+/**
+ * The log of one seed. With --log: that file (-seed<S> inserted before the
+ * extension when several seeds run), continued only with --resume. Without:
+ * runs/hybrid-<space>-<evaluator>-seed<S>-<hash of the settings>.jsonl, which
+ * the same command finds again and continues (or replays, when finished) by
+ * itself, and which other settings never share.
+ */
+export function logPathFor(o: Pick<HybridCliOptions, 'log' | 'space' | 'evaluator' | 'repeat'>, seed: number, config: object): { path: string; autoResume: boolean } {
+  if (o.log) return { path: o.repeat <= 1 ? o.log : o.log.replace(/(\.jsonl)?$/, `-seed${seed}.jsonl`), autoResume: false };
+  const hash = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 10);
+  return { path: join('runs', `hybrid-${o.space}-${o.evaluator}-seed${seed}-${hash}.jsonl`), autoResume: true };
 }
 
 function acquisitionOf(o: HybridCliOptions): AcquisitionSpec {
@@ -127,8 +134,8 @@ export function hybridCommand(): Command {
     .option('--c-range <lo,hi>', 'range of c = log10 μ (NB201 -4,0; DARTS -4,1)', rangeOption)
     .option('--scale <s>', 'ν = (t·scale)² (NB201 5e3; DARTS 1e2)', numberOption('--scale'))
     .option('--initial-c <c>', 'c of the initial design (NB201 -2; DARTS mid-range)', numberOption('--initial-c'))
-    .option('--log <file>', 'run log (JSONL); default runs/hybrid-<space>-<evaluator>[-seed<S>].jsonl')
-    .option('--resume', 'continue the run log(s) of an interrupted run')
+    .option('--log <file>', 'run log (JSONL); default runs/hybrid-<space>-<evaluator>-seed<S>-<settings hash>.jsonl, continued automatically')
+    .option('--resume', 'continue the --log file(s) of an interrupted run')
     .option('--baselines [list]', `also run baselines (${BASELINES.join(',')}; all when no list) with the same evaluator and budget`)
     .option('--svg <file>', 'plot best-so-far test accuracy (c10_test_200, or the feedback) against search cost')
     .option('--format <format>', 'table | json', choiceOption('--format', ['table', 'json'] as const), 'table')
@@ -177,7 +184,8 @@ export function hybridCommand(): Command {
             acquisition: acquisitionOf(o),
             onEvalError: o.onEvalError,
           };
-          const log = await RunLog.open<HybridStep>(logPathFor(o, seed), 'hybrid', config, { resume: o.resume === true });
+          const where = logPathFor(o, seed, config);
+          const log = await RunLog.open<HybridStep>(where.path, 'hybrid', config, { resume: o.resume === true || where.autoResume });
           try {
             if (log.steps.length > 0) console.error(`hnas: resuming ${log.path}: replaying ${log.steps.length} logged steps`);
             const pool = new CandidatePool({ space: o.space, seed, growth: o.poolGrowth, size: o.poolSize });
