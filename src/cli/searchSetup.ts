@@ -30,6 +30,7 @@ export interface EvaluatorOptions {
   feedback: string;
   command?: string;
   timeout?: number;
+  onEvalError: 'skip' | 'stop';
 }
 
 export interface MetricSourceCliOptions {
@@ -50,6 +51,26 @@ export function addEvaluatorOptions(cmd: Command): Command {
     .option('--command <template>', 'command evaluator: e.g. "python train.py --arch {arch} --onnx {onnx}"; last stdout line {"accuracy": …, "cost": …}')
     .option('--timeout <seconds>', 'command evaluator: kill the command after this many seconds', intOption('--timeout', 1))
     .option('--on-eval-error <policy>', 'skip (record the failure, go on) | stop', choiceOption('--on-eval-error', ['skip', 'stop'] as const), 'skip');
+}
+
+/** Where metric values come from, and how missing ones are scored (see openMetricSource). */
+export function addMetricSourceOptions(cmd: Command, metricHelp: string): Command {
+  return cmd
+    .option('-m, --metric <id>', metricHelp, 'ntk_trace')
+    .option('--scores <files...>', 'score files with the metric and ntk_cond (default on NB201: the bundled table)')
+    .option('--cache <file>', 'where rows scored on demand are appended (default runs/scores-cache-<space>-b<batch>.jsonl)')
+    .option('-b, --batch <N>', "batch of on-demand scoring (default: the bundled table's, 32)", intOption('--batch', 1))
+    .option('--dtype <dtype>', 'float32 | float64 (on-demand scoring)', choiceOption('--dtype', ['float32', 'float64'] as const), 'float32')
+    .option('--init-seed <n>', 'network initialisation seed of on-demand scoring', intOption('--init-seed', 0), 0)
+    .option('--data-seed <n>', 'batch-row seed of on-demand scoring', intOption('--data-seed', 0), 0);
+}
+
+/** Seeds and budget, shared by every search command. */
+export interface RunOptions {
+  iters: number;
+  seed: number;
+  repeat: number;
+  format: 'table' | 'json';
 }
 
 export function buildEvaluator(o: EvaluatorOptions): Evaluator {

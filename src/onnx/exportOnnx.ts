@@ -28,14 +28,12 @@
  * attributes and mul_const values pass through float32, from which the
  * importer recovers the shortest decimal.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 
 import onnxProto from 'onnx-proto';
 
 import type { GraphSpec, NodeSpec, Pads4, ParamKind, ParamSpec } from '../engine/graphSpec.js';
 import { InvalidArgumentError, NonFiniteError, UnsupportedError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomicWrite.js';
 import { OnnxDataType } from './onnxProto.js';
 
 // onnx-proto is CommonJS (`module.exports = $root`): Node exposes it as the default export only.
@@ -101,22 +99,7 @@ export function exportOnnx(spec: GraphSpec, options: ExportOnnxOptions = {}): Ui
 export async function writeOnnxFile(spec: GraphSpec, path: string, options: ExportOnnxOptions = {}): Promise<void> {
   if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('writeOnnxFile: path must be a non-empty string');
   const bytes = exportOnnx(spec, options);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let written = false;
-  try {
-    const file = await open(tmp, 'wx');
-    written = true;
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(tmp, path);
-  } catch (error) {
-    if (written) await unlink(tmp).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomic(path, bytes);
 }
 
 // ---------------------------------------------------------------------------

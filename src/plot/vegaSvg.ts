@@ -9,12 +9,10 @@
  * Renders are serialised and vega's clip/gradient id counters are reset
  * before each one, so the same spec always gives the same bytes.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { logger, parse, resetSVGDefIds, View, Warn } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { InvalidArgumentError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomicWrite.js';
 
 export type { TopLevelSpec } from 'vega-lite';
 
@@ -86,20 +84,5 @@ export async function writeSvgAtomic(path: string, svg: string): Promise<void> {
   if (typeof svg !== 'string' || !/^\s*(<\?xml[^>]*>\s*)?<svg[\s>]/.test(svg)) {
     throw new InvalidArgumentError(`writeSvgAtomic: ${path}: the text is not an SVG document (no leading <svg)`);
   }
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let created = false;
-  try {
-    const file = await open(tmp, 'wx');
-    created = true;
-    try {
-      await file.writeFile(svg, 'utf8');
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(tmp, path);
-  } catch (error) {
-    if (created) await unlink(tmp).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomic(path, svg);
 }

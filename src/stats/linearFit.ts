@@ -6,6 +6,7 @@
  * log axes.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { centredMoments } from './rankCorrelation.js';
 
 export interface LinearFit {
   /** Intercept. */
@@ -40,24 +41,7 @@ function check(x: ArrayLike<number>, y: ArrayLike<number>, fn: string): void {
 function fit(x: ArrayLike<number>, y: ArrayLike<number>, fn: string): LinearFit {
   const n = x.length;
   if (n < 2) throw new InvalidArgumentError(`${fn}: ${n} pairs; at least 2 are needed for a line`);
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i];
-    my += y[i];
-  }
-  mx /= n;
-  my /= n;
-  let sxx = 0;
-  let sxy = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = x[i] - mx;
-    const dy = y[i] - my;
-    sxx += dx * dx;
-    sxy += dx * dy;
-    syy += dy * dy;
-  }
+  const { mx, my, sxx, sxy, syy } = centredMoments(x, y);
   if (sxx === 0) throw new InvalidArgumentError(`${fn}: all ${n} x values are equal; the slope is undefined`);
   const b = sxy / sxx;
   const a = my - b * mx;

@@ -111,8 +111,16 @@ export function rank(values: ArrayLike<number>): Float64Array {
   return ranks;
 }
 
-/** Pearson's r with centred (two-pass) sums, so large offsets do not cancel. */
-function pearsonUnchecked(x: ArrayLike<number>, y: ArrayLike<number>): number {
+export interface CentredMoments {
+  mx: number;
+  my: number;
+  sxx: number;
+  sxy: number;
+  syy: number;
+}
+
+/** Means and centred sums of squares and products, two-pass so that large offsets do not cancel. */
+export function centredMoments(x: ArrayLike<number>, y: ArrayLike<number>): CentredMoments {
   const n = x.length;
   let mx = 0;
   let my = 0;
@@ -132,6 +140,12 @@ function pearsonUnchecked(x: ArrayLike<number>, y: ArrayLike<number>): number {
     sxx += dx * dx;
     syy += dy * dy;
   }
+  return { mx, my, sxx, sxy, syy };
+}
+
+/** Pearson's r from the centred moments. */
+function pearsonUnchecked(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  const { sxx, sxy, syy } = centredMoments(x, y);
   return clampUnit(sxy / Math.sqrt(sxx * syy));
 }
 

@@ -12,8 +12,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
-import { SPACES, type SpaceName } from '../../spaces/architecture.js';
-import type { DType } from '../../engine/network.js';
+import { SPACES } from '../../spaces/architecture.js';
 import type { AcquisitionSpec } from '../../search/bo/index.js';
 import type { StepRecord } from '../../search/history.js';
 import { hybridSearch, type HybridStep } from '../../search/hybrid/hybridSearch.js';
@@ -27,32 +26,19 @@ import { choiceOption, intOption } from '../options.js';
 import { Progress } from '../progress.js';
 import {
   addEvaluatorOptions,
+  addMetricSourceOptions,
   buildEvaluator,
   interruptSignal,
   openMetricSource,
   scoreFiles,
   stepLine,
   summaryText,
-  type EvaluatorName,
+  type EvaluatorOptions,
+  type MetricSourceCliOptions,
+  type RunOptions,
 } from '../searchSetup.js';
 
-interface HybridCliOptions {
-  space: SpaceName;
-  evaluator: EvaluatorName;
-  feedback: string;
-  command?: string;
-  timeout?: number;
-  onEvalError: 'skip' | 'stop';
-  iters: number;
-  seed: number;
-  repeat: number;
-  metric: string;
-  scores?: string[];
-  cache?: string;
-  batch?: number;
-  dtype: DType;
-  initSeed: number;
-  dataSeed: number;
+interface HybridCliOptions extends EvaluatorOptions, MetricSourceCliOptions, RunOptions {
   poolGrowth: number;
   poolSize: number;
   acquisition: 'ei' | 'ucb' | 'pi';
@@ -64,7 +50,6 @@ interface HybridCliOptions {
   log?: string;
   resume?: boolean;
   baselines?: boolean | string;
-  format: 'table' | 'json';
   svg?: string;
 }
 
@@ -115,17 +100,11 @@ export function hybridCommand(): Command {
     .description('HNAS hybrid search: BO over the theory-derived objective, training-free picks, training-based feedback')
     .option('-s, --space <space>', `search space: ${SPACES.join(' | ')}`, choiceOption('--space', SPACES), 'nb201');
   addEvaluatorOptions(cmd);
+  addMetricSourceOptions(cmd, 'M in the objective (a gradient-based metric)');
   return cmd
     .option('--iters <T>', 'BO steps = evaluations', intOption('--iters', 1), 20)
     .option('--seed <S>', 'seed (with --repeat: the first of R consecutive seeds)', intOption('--seed', 0), 0)
     .option('--repeat <R>', 'run R seeds and report mean ± std', intOption('--repeat', 1), 1)
-    .option('-m, --metric <id>', 'M in the objective (a gradient-based metric)', 'ntk_trace')
-    .option('--scores <files...>', 'score files with M and ntk_cond (default on NB201: the bundled table)')
-    .option('--cache <file>', 'where rows scored on demand are appended (default runs/scores-cache-<space>-b<batch>.jsonl)')
-    .option('-b, --batch <N>', 'batch of on-demand scoring (default: the bundled table\'s, 32)', intOption('--batch', 1))
-    .option('--dtype <dtype>', 'float32 | float64 (on-demand scoring)', choiceOption('--dtype', ['float32', 'float64'] as const), 'float32')
-    .option('--init-seed <n>', 'network initialisation seed of on-demand scoring', intOption('--init-seed', 0), 0)
-    .option('--data-seed <n>', 'batch-row seed of on-demand scoring', intOption('--data-seed', 0), 0)
     .option('--pool-growth <K>', 'NB201: uniform draws added to the pool per step', intOption('--pool-growth', 1), 2000)
     .option('--pool-size <N>', 'DARTS: sampled genotypes in the fixed pool', intOption('--pool-size', 1), 60000)
     .option('--acquisition <name>', 'ei | ucb | pi', choiceOption('--acquisition', ['ei', 'ucb', 'pi'] as const), 'ei')

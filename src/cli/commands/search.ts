@@ -5,34 +5,27 @@
  */
 import { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
-import type { DType } from '../../engine/network.js';
-import { SPACES, type SpaceName } from '../../spaces/architecture.js';
+import { SPACES } from '../../spaces/architecture.js';
 import { CandidatePool } from '../../search/hybrid/pool.js';
 import { BASELINES, runBaseline, type BaselineName } from '../../search/runBaselines.js';
 import { aggregateRuns, summariseRun, type RunSummary } from '../../search/summary.js';
 import { choiceOption, intOption } from '../options.js';
-import { addEvaluatorOptions, buildEvaluator, interruptSignal, openMetricSource, stepLine, summaryText, type EvaluatorName } from '../searchSetup.js';
+import {
+  addEvaluatorOptions,
+  addMetricSourceOptions,
+  buildEvaluator,
+  interruptSignal,
+  openMetricSource,
+  stepLine,
+  summaryText,
+  type EvaluatorOptions,
+  type MetricSourceCliOptions,
+  type RunOptions,
+} from '../searchSetup.js';
 
-interface SearchCliOptions {
-  space: SpaceName;
+interface SearchCliOptions extends EvaluatorOptions, MetricSourceCliOptions, RunOptions {
   method: string;
-  evaluator: EvaluatorName;
-  feedback: string;
-  command?: string;
-  timeout?: number;
-  onEvalError: 'skip' | 'stop';
-  iters: number;
-  seed: number;
-  repeat: number;
-  metric: string;
-  scores?: string[];
-  cache?: string;
-  batch?: number;
-  dtype: DType;
-  initSeed: number;
-  dataSeed: number;
   poolSize: number;
-  format: 'table' | 'json';
 }
 
 export function searchCommand(): Command {
@@ -41,17 +34,11 @@ export function searchCommand(): Command {
     .option('-s, --space <space>', `search space: ${SPACES.join(' | ')}`, choiceOption('--space', SPACES), 'nb201')
     .option('--method <list>', `comma-separated: ${BASELINES.join(', ')}`, BASELINES.join(','));
   addEvaluatorOptions(cmd);
+  addMetricSourceOptions(cmd, 'metric of the training-free ranking');
   return cmd
     .option('--iters <T>', 'evaluations per run', intOption('--iters', 1), 20)
     .option('--seed <S>', 'first seed', intOption('--seed', 0), 0)
     .option('--repeat <R>', 'seeds to run', intOption('--repeat', 1), 1)
-    .option('-m, --metric <id>', 'metric of the training-free ranking', 'ntk_trace')
-    .option('--scores <files...>', 'score files (default on NB201: the bundled table)')
-    .option('--cache <file>', 'where rows scored on demand are appended')
-    .option('-b, --batch <N>', 'batch of on-demand scoring', intOption('--batch', 1))
-    .option('--dtype <dtype>', 'float32 | float64', choiceOption('--dtype', ['float32', 'float64'] as const), 'float32')
-    .option('--init-seed <n>', 'initialisation seed of on-demand scoring', intOption('--init-seed', 0), 0)
-    .option('--data-seed <n>', 'batch-row seed of on-demand scoring', intOption('--data-seed', 0), 0)
     .option('--pool-size <N>', 'DARTS: sampled genotypes to rank or draw from', intOption('--pool-size', 1), 60000)
     .option('--format <format>', 'table | json', choiceOption('--format', ['table', 'json'] as const), 'table')
     .action(async (o: SearchCliOptions) => {
