@@ -8,6 +8,12 @@
  *   engine     forward, gradient (forward + backward), decomposed Θ and exact
  *              Θ for that network at batch 64: time, achieved GFLOP/s, % of
  *              peak, and time over the FLOP-bound time
+ *   training   images/s of training at batch 64 for that network and for a
+ *              DARTS proxy network (DARTS-V2, C = 16, 5 cells): one optimiser
+ *              step (gradient with BN running-statistics update, then the SGD
+ *              update) and a whole epoch through the Trainer (augmentation
+ *              built while the engine runs); GFLOP/s counts forward 2·MACs·N
+ *              and backward twice that
  *
  * Options: --quick (fewer repetitions, skips exact Θ), --json FILE.
  * Results go into BENCHMARKS.md by hand, with this command.
@@ -163,7 +169,65 @@ for (const r of rows) {
   console.log(`| ${r.what} | ${r.seconds.toFixed(3)} | ${fmt(r.gflop)} | ${fmt(rate)} | ${pct(rate / peak.f32_all)} | ${(r.seconds / bound).toFixed(2)}× |`);
 }
 
+// ---- training throughput ---------------------------------------------------------
+const { buildArchitecture } = await import('../src/spaces/architecture.js');
+const { DARTS_V2, formatGenotype } = await import('../src/spaces/darts/genotype.js');
+const { loadDefaultCifar10 } = await import('../src/io/defaultData.js');
+const { Trainer } = await import('../src/train/trainer.js');
+const { Sgd } = await import('../src/train/sgd.js');
+const cifar = await loadDefaultCifar10();
+
+interface TrainRow { network: string; macsPerSample: number; params: number; what: string; seconds: number; imagesPerSecond: number; gflops: number; pctPeak: number }
+const trainRows: TrainRow[] = [];
+const trainNets = [
+  { network: 'NB201 13714 (C=16, N=5)', spec: graph },
+  { network: 'DARTS-V2 proxy (C=16, 5 cells)', spec: buildArchitecture('darts', formatGenotype(DARTS_V2), { channels: 16, cells: 5 }) },
+];
+for (const { network, spec: trainSpec } of trainNets) {
+  const epochImages = quick ? 2 * N : 10 * N;
+  const trainer = new Trainer({
+    spec: trainSpec,
+    name: network,
+    train: { set: cifar, rows: Int32Array.from({ length: epochImages }, (_, i) => i * Math.floor(cifar.count / epochImages)) },
+    preset: 'search',
+    options: { epochs: 2, batchSize: N, dropPath: network.startsWith('DARTS') ? 0.2 : 0 },
+  });
+  const net = trainer.network;
+  const perStep = 3 * 2 * net.macsPerSample * N; // forward + backward (twice the forward)
+  const sgd = new Sgd(net.params.filter((p) => p.trainable).map((p) => ({ offset: p.offset, size: p.size })), net.totalParamSize, net.dtype, {
+    momentum: 0.9,
+    weightDecay: 3e-4,
+    clip: 5,
+  });
+  const step = async () => {
+    const r = await net.gradient(input, labels, { updateRunning: true });
+    const params = net.getParams();
+    sgd.step(params, r.grad, 1e-4);
+    net.setParams(params);
+  };
+  await step(); // warm-up
+  const stepSeconds = await bestOfAsync(reps, step);
+  const nativeSeconds = await bestOfAsync(reps, () => net.gradient(input, labels, { updateRunning: true }));
+  // A whole epoch through the Trainer (the first epoch warms up; the second is timed).
+  const result = await trainer.run();
+  const epoch = result.history[1];
+  const row = (what: string, seconds: number, images: number): TrainRow => {
+    const gflops = (perStep * (images / N)) / seconds / 1e9;
+    return { network, macsPerSample: net.macsPerSample, params: net.numTrainable, what, seconds, imagesPerSecond: images / seconds, gflops, pctPeak: gflops / peak.f32_all };
+  };
+  trainRows.push(row('native gradient + BN update (batch 64)', nativeSeconds, N));
+  trainRows.push(row('optimiser step: gradient + SGD (batch 64)', stepSeconds, N));
+  trainRows.push(row(`Trainer epoch of ${epochImages} images (augmentation, prefetch${network.startsWith('DARTS') ? ', drop-path' : ''})`, epoch.seconds, epochImages));
+  trainer.dispose();
+}
+console.log(`\nTraining throughput, batch ${N}, float32, ${threads} threads (FLOPs per image: forward 2·MACs, backward 2× that)`);
+console.log('| network | MACs/image | parameters | measured | time (s) | images/s | GFLOP/s | % fp32 peak |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of trainRows) {
+  console.log(`| ${r.network} | ${(r.macsPerSample / 1e6).toFixed(1)} M | ${r.params.toLocaleString('en-US')} | ${r.what} | ${r.seconds.toFixed(3)} | ${fmt(r.imagesPerSecond)} | ${fmt(r.gflops)} | ${pct(r.pctPeak)} |`);
+}
+
 if (jsonOut) {
-  writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), threads, peak, gemm: gemmRows, engine: rows }, null, 2));
+  writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), threads, peak, gemm: gemmRows, engine: rows, training: trainRows }, null, 2));
   console.log(`\nwrote ${jsonOut}`);
 }

@@ -2,14 +2,22 @@
 // Builds the native addon with cmake-js (offline: package.json pins
 // "binary": {"napi_versions": [8]}, so cmake-js uses the bundled Node-API
 // headers instead of downloading Node's). Skips the build when the addon is
-// already there unless --force is given. HNAS_CUDA=ON|OFF|AUTO is passed on.
+// already there, newer than every file under native/ (native/cuda included)
+// and CMakeLists.txt, and built with the same CUDA setting — unless --force
+// is given.
+//
+// Environment (docs/cuda.md):
+//   HNAS_CUDA=AUTO|ON|OFF|EMULATE  the CUDA path (default AUTO: CUDA when nvcc is found)
+//   CUDAARCHS="90-real;90-virtual" GPU architectures (CMake's CMAKE_CUDA_ARCHITECTURES)
+//   CMAKE_BUILD_PARALLEL_LEVEL     compile jobs (default 2)
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const addon = join(root, 'build', 'Release', 'hnas.node');
+const buildInfoPath = join(root, 'build', 'build-info.json');
 const force = process.argv.includes('--force');
 
 if (process.argv.includes('--gyp')) {
@@ -23,6 +31,13 @@ if (process.argv.includes('--gyp')) {
   const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
+
+const cuda = (process.env.HNAS_CUDA || 'AUTO').toUpperCase();
+if (!['AUTO', 'ON', 'OFF', 'EMULATE'].includes(cuda)) {
+  console.error(`hnas: HNAS_CUDA must be AUTO, ON, OFF or EMULATE, got "${process.env.HNAS_CUDA}"`);
+  process.exit(1);
+}
+const cudaArchs = process.env.CUDAARCHS;
 
 // Newest modification time among the files the addon is built from.
 function newestSource() {
@@ -38,21 +53,53 @@ function newestSource() {
   return newest;
 }
 
-if (!force && existsSync(addon) && statSync(addon).mtimeMs >= newestSource()) {
+// The CUDA setting the existing build was configured with (build-info.json).
+function builtWith() {
+  try {
+    const info = JSON.parse(readFileSync(buildInfoPath, 'utf8'));
+    return { cuda: info.cuda_requested, archs: info.cuda_architectures };
+  } catch {
+    return undefined;
+  }
+}
+
+const previous = builtWith();
+const sameSetting =
+  previous !== undefined &&
+  previous.cuda === cuda &&
+  (cudaArchs === undefined || !previous.archs || previous.archs === cudaArchs);
+if (!force && existsSync(addon) && sameSetting && statSync(addon).mtimeMs >= newestSource()) {
   console.log(`hnas: native addon up to date (${addon}); npm run build:native forces a rebuild`);
   process.exit(0);
 }
+
 const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-const args = [cmakeJs, 'compile', '--release'];
-const cuda = process.env.HNAS_CUDA;
-if (cuda) args.push(`--CDHNAS_CUDA=${cuda}`);
+// `cmake-js compile` configures only a fresh build folder, so -D options would
+// be ignored on a rebuild: configure explicitly, then build.
+const options = ['--release', `--CDHNAS_CUDA=${cuda}`];
+if (cudaArchs) options.push(`--CDCMAKE_CUDA_ARCHITECTURES=${cudaArchs}`);
 const parallel = process.env.CMAKE_BUILD_PARALLEL_LEVEL ?? '2';
-const result = spawnSync(process.execPath, args, {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, CMAKE_BUILD_PARALLEL_LEVEL: parallel },
-});
-if (result.status !== 0) {
-  console.error('hnas: building the native addon failed (see the output above).');
-  process.exit(result.status ?? 1);
+const run = (command) =>
+  spawnSync(process.execPath, [cmakeJs, command, ...options], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, CMAKE_BUILD_PARALLEL_LEVEL: parallel },
+  }).status === 0;
+
+const started = performance.now();
+let ok = run('configure') && run('build');
+if (!ok) {
+  // A stale build folder (another Node, a moved checkout) fails in odd ways;
+  // one clean retry, as `cmake-js compile` does.
+  console.error('hnas: build failed; retrying once from a clean build folder');
+  ok = run('rebuild');
 }
+if (!ok) {
+  console.error('hnas: building the native addon failed (see the output above).');
+  process.exit(1);
+}
+const after = builtWith();
+console.log(
+  `hnas: native addon built in ${((performance.now() - started) / 1000).toFixed(1)} s ` +
+    `(HNAS_CUDA=${cuda}: ${after?.archs ? `CUDA ${after.archs}` : 'CPU only'})`,
+);

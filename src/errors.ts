@@ -15,6 +15,7 @@ export type HnasErrorCode =
   | 'ERR_HNAS_SHAPE_MISMATCH'
   | 'ERR_HNAS_DISPOSED'
   | 'ERR_HNAS_NATIVE_UNAVAILABLE'
+  | 'ERR_HNAS_DEVICE_UNAVAILABLE'
   | 'ERR_HNAS_FILE_NOT_FOUND'
   | 'ERR_HNAS_INVALID_ARCHITECTURE'
   | 'ERR_HNAS_DATA_FORMAT'
@@ -91,6 +92,23 @@ export class NativeUnavailableError extends HnasError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_HNAS_NATIVE_UNAVAILABLE', message, options);
     this.name = 'NativeUnavailableError';
+  }
+}
+
+/** Why a requested device cannot serve work (see src/native/device.ts). */
+export type DeviceUnavailableReason = 'not-compiled' | 'no-driver' | 'no-device' | 'driver-error';
+
+/**
+ * An explicit request for a device (`cuda`) that this build or machine cannot
+ * serve: CUDA not compiled in, no driver, no device, or a driver error.
+ * hnas never falls back to the CPU silently.
+ */
+export class DeviceUnavailableError extends HnasError {
+  readonly reason: DeviceUnavailableReason;
+  constructor(reason: DeviceUnavailableReason, message: string, options?: { cause?: unknown }) {
+    super('ERR_HNAS_DEVICE_UNAVAILABLE', message, options);
+    this.name = 'DeviceUnavailableError';
+    this.reason = reason;
   }
 }
 

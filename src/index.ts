@@ -44,6 +44,7 @@ export * from './metrics/index.js';
 export { score, scoreMany, type ScoreOptions, type ScoreResult, type ScoreTarget } from './score/score.js';
 export { loadProbeBatch, parseInputShape, readRawBatch, type BatchRequest, type DataSource } from './score/probeBatch.js';
 export * from './search/index.js';
+export * from './train/index.js';
 export * from './stats/index.js';
 export * from './plot/index.js';
 export { correlateMetrics, PUBLISHED_SPEARMAN_C10, TRUTH_COLUMNS, type CorrelationReport, type MetricCorrelation } from './analysis/correlation.js';

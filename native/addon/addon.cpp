@@ -9,6 +9,9 @@
 #include "core/peak.h"
 #include "core/buffer_pool.h"
 #include "core/thread_pool.h"
+#if defined(HNAS_WITH_CUDA) || defined(HNAS_CUDA_EMULATED)
+#include "cuda/cuda_addon.h"
+#endif
 
 namespace hnas {
 namespace {
@@ -19,10 +22,14 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   o.Set("gemmKernel", gemm_kernel_name());
   o.Set("cpuFeatures", cpu_features_string());
   o.Set("threads", num_threads());
-#ifdef HNAS_WITH_CUDA
-  o.Set("cudaCompiled", true);
+#if defined(HNAS_WITH_CUDA) || defined(HNAS_CUDA_EMULATED)
+  cuda::add_cuda_build_info(env, o);
 #else
   o.Set("cudaCompiled", false);
+  o.Set("cudaEmulated", false);
+  o.Set("cudaRuntimeVersion", 0);
+  o.Set("cudaArchitectures", "");
+  o.Set("cudaCompilerVersion", "");
 #endif
   Napi::Object kinds = Napi::Object::New(env);
   kinds.Set("conv_weight", static_cast<int>(ParamKind::kConvWeight));
@@ -103,6 +110,20 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+#if !defined(HNAS_WITH_CUDA) && !defined(HNAS_CUDA_EMULATED)
+// CPU-only build: the CUDA queries answer "not compiled in".
+Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("status", "not-compiled");
+  o.Set("deviceCount", 0);
+  o.Set("driverVersion", 0);
+  o.Set("runtimeVersion", 0);
+  o.Set("message", "this addon was built without CUDA (HNAS_CUDA=OFF or no nvcc)");
+  return o;
+}
+Napi::Value CudaDevices(const Napi::CallbackInfo& info) { return Napi::Array::New(info.Env()); }
+#endif
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -113,6 +134,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("measurePeak", Napi::Function::New(env, MeasurePeak));
   exports.Set("releaseMemory", Napi::Function::New(env, ReleaseMemory));
+#if defined(HNAS_WITH_CUDA) || defined(HNAS_CUDA_EMULATED)
+  cuda::register_cuda_exports(env, exports);  // cudaStatus, cudaDevices, cudaOps, cpuOps, ...
+#else
+  exports.Set("cudaStatus", Napi::Function::New(env, CudaStatus));
+  exports.Set("cudaDevices", Napi::Function::New(env, CudaDevices));
+#endif
   return exports;
 }
 

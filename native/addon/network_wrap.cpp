@@ -361,30 +361,59 @@ Napi::Value NetworkWrap::ForwardT(const Napi::CallbackInfo& info, std::shared_pt
       [=](Napi::Env env) { return to_typed_array(env, *out); });
 }
 
-// gradient(input, labels, n, {bn, objective, inputGrad}) -> Promise<{loss, logits, grad, inputGrad?}>
+// gradient(input, labels, n, {bn, objective, inputGrad, labelSmoothing, updateRunning,
+//   sampleScales: {tensors: string[], factors: Float32Array|Float64Array [tensors][N]}})
+//   -> Promise<{loss, logits, grad, inputGrad?}>
 template <typename T>
 Napi::Value NetworkWrap::GradientT(const Napi::CallbackInfo& info, std::shared_ptr<Engine<T>> e) {
+  Napi::Env env = info.Env();
   const int64_t n = batch_arg(info, 2);
   auto x = std::make_shared<std::vector<T>>(input_arg<T>(info, 0, *graph_, n));
   auto y = std::make_shared<std::vector<int32_t>>(labels_arg(info, 1, n));
   const Napi::Object o = options_arg(info, 3);
-  const BnMode bn = parse_bn(o);
-  const OutputSelect obj = parse_output(o, "objective", "mean_loss");
-  const bool input_grad = option_bool(o, "inputGrad", false);
+  auto req = std::make_shared<GradientRequest>();
+  req->bn = parse_bn(o);
+  req->objective = parse_output(o, "objective", "mean_loss");
+  req->input_grad = option_bool(o, "inputGrad", false);
+  req->update_running = option_bool(o, "updateRunning", false);
+  Napi::Value ls = o.Get("labelSmoothing");
+  if (!ls.IsUndefined()) {
+    if (!ls.IsNumber()) throw Napi::TypeError::New(env, "option \"labelSmoothing\" must be a number");
+    const double eps = ls.As<Napi::Number>().DoubleValue();
+    if (!(eps >= 0 && eps < 1)) throw Napi::RangeError::New(env, "option \"labelSmoothing\" must lie in [0, 1)");
+    req->label_smoothing = eps;
+  }
+  Napi::Value sc = o.Get("sampleScales");
+  if (!sc.IsUndefined()) {
+    if (!sc.IsObject()) throw Napi::TypeError::New(env, "option \"sampleScales\" must be an object {tensors, factors}");
+    const Napi::Object so = sc.As<Napi::Object>();
+    const std::vector<std::string> names = get_string_array(so, "tensors", "option \"sampleScales\"");
+    for (const std::string& name : names) {
+      const int v = graph_->find_value(name);
+      if (v < 0)
+        throw make_error(env, ErrorCode::kInvalidArgument, "sampleScales: no tensor named \"" + name + "\"");
+      req->scales.values.push_back(v);
+    }
+    req->scales.factors = to_vector<double>(so.Get("factors"), "option \"sampleScales.factors\"");
+    if (req->scales.factors.size() != names.size() * static_cast<size_t>(n))
+      throw make_error(env, ErrorCode::kInvalidArgument,
+                       "sampleScales: " + std::to_string(req->scales.factors.size()) + " factors for " +
+                           std::to_string(names.size()) + " tensors of a batch of " + std::to_string(n));
+  }
   auto out = std::make_shared<GradientResult<T>>();
   auto m = mutex_;
   return TaskWorker::Start(
-      info.Env(),
+      env,
       [=] {
         std::lock_guard<std::mutex> lock(*m);
-        *out = e->gradient(x->data(), y->data(), n, bn, obj, input_grad);
+        *out = e->gradient(x->data(), y->data(), n, *req);
       },
       [=](Napi::Env env) {
         Napi::Object r = Napi::Object::New(env);
         r.Set("loss", out->loss);
         r.Set("logits", to_typed_array(env, out->logits));
         r.Set("grad", to_typed_array(env, out->grad));
-        if (input_grad) r.Set("inputGrad", to_typed_array(env, out->input_grad));
+        if (req->input_grad) r.Set("inputGrad", to_typed_array(env, out->input_grad));
         return r;
       });
 }

@@ -32,10 +32,11 @@ PoolVector<primal_t<S>> logits_nk(const Tensor<S>& out) {
 
 // ---- cross-entropy --------------------------------------------------------
 
-// ∂CE(f(x_i), y_i)/∂f(x_i) = softmax(f(x_i)) − onehot(y_i), for any scalar
+// ∂CE(f(x_i), q_i)/∂f(x_i) = softmax(f(x_i)) − q_i with the targets
+// q_i = (1 − ε)·onehot(y_i) + ε/K (ε = 0: the plain one-hot), for any scalar
 // (Dual included: the tangent flows through exp and the normalisation).
 template <typename S>
-std::vector<S> ce_gradient(const Tensor<S>& out, const int32_t* labels, int64_t i) {
+std::vector<S> ce_gradient(const Tensor<S>& out, const int32_t* labels, int64_t i, double smoothing = 0) {
   using P = primal_t<S>;
   const int64_t k = out.shape.c, n = out.shape.n;
   P mx = primal(out.data[i]);
@@ -46,36 +47,44 @@ std::vector<S> ce_gradient(const Tensor<S>& out, const int32_t* labels, int64_t 
     e[c] = exp(out.data[c * n + i] - S(mx));
     z += e[c];
   }
-  for (int64_t c = 0; c < k; ++c) e[c] = e[c] / z - S(P(c == labels[i] ? 1 : 0));
+  const double off = smoothing / double(k), on = 1 - smoothing + off;
+  for (int64_t c = 0; c < k; ++c) e[c] = e[c] / z - S(P(c == labels[i] ? on : off));
   return e;
 }
 
+// Mean over the batch of −Σ_k q_k log softmax(f)_k = lse(f) − Σ_k q_k f_k, in double.
 template <typename S>
-double mean_ce_loss(const Tensor<S>& out, const int32_t* labels) {
+double mean_ce_loss(const Tensor<S>& out, const int32_t* labels, double smoothing = 0) {
   const int64_t k = out.shape.c, n = out.shape.n;
+  const double off = smoothing / double(k), on = 1 - smoothing + off;
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {
     double mx = primal(out.data[i]);
     for (int64_t c = 1; c < k; ++c) mx = std::max(mx, double(primal(out.data[c * n + i])));
-    double z = 0;
-    for (int64_t c = 0; c < k; ++c) z += std::exp(double(primal(out.data[c * n + i])) - mx);
-    total += std::log(z) + mx - double(primal(out.data[labels[i] * n + i]));
+    double z = 0, target = 0;
+    for (int64_t c = 0; c < k; ++c) {
+      const double f = double(primal(out.data[c * n + i]));
+      z += std::exp(f - mx);
+      target += (c == labels[i] ? on : off) * f;
+    }
+    total += std::log(z) + mx - target;
   }
   return total / double(n);
 }
 
 // The selected outputs' weights for sample i: v_k with f = Σ_k v_k f_k(x_i).
 template <typename S>
-std::vector<S> output_weights(OutputSelect sel, const Tensor<S>& out, const int32_t* labels, int64_t i) {
+std::vector<S> output_weights(OutputSelect sel, const Tensor<S>& out, const int32_t* labels, int64_t i,
+                              double smoothing = 0) {
   using P = primal_t<S>;
   const int64_t k = out.shape.c;
   std::vector<S> v(static_cast<size_t>(k), S(0));
   switch (sel) {
     case OutputSelect::kTrueClass: v[labels[i]] = S(P(1)); break;
     case OutputSelect::kSum: std::fill(v.begin(), v.end(), S(P(1))); break;
-    case OutputSelect::kLoss: v = ce_gradient(out, labels, i); break;
+    case OutputSelect::kLoss: v = ce_gradient(out, labels, i, smoothing); break;
     case OutputSelect::kMeanLoss:
-      v = ce_gradient(out, labels, i);
+      v = ce_gradient(out, labels, i, smoothing);
       for (S& x : v) x = x / S(P(out.shape.n));
       break;
     case OutputSelect::kAll: fail(ErrorCode::kInternal, "output_weights: kAll has no single row");
@@ -86,7 +95,7 @@ std::vector<S> output_weights(OutputSelect sel, const Tensor<S>& out, const int3
 // Cotangent with one copy per class (kAll) or a single copy, every sample set:
 // what one backward of the summed outputs needs.
 template <typename S>
-Tensor<S> summed_cotangent(OutputSelect sel, const Tensor<S>& out, const int32_t* labels) {
+Tensor<S> summed_cotangent(OutputSelect sel, const Tensor<S>& out, const int32_t* labels, double smoothing = 0) {
   using P = primal_t<S>;
   const int64_t k = out.shape.c, n = out.shape.n;
   const int64_t copies = sel == OutputSelect::kAll ? k : 1;
@@ -95,7 +104,7 @@ Tensor<S> summed_cotangent(OutputSelect sel, const Tensor<S>& out, const int32_t
     if (sel == OutputSelect::kAll) {
       for (int64_t b = 0; b < k; ++b) cot.data[b * copies * n + b * n + i] = S(P(1));
     } else {
-      const std::vector<S> v = output_weights(sel, out, labels, i);
+      const std::vector<S> v = output_weights(sel, out, labels, i, smoothing);
       for (int64_t c = 0; c < k; ++c) cot.data[c * n + i] = v[c];
     }
   }
@@ -367,12 +376,12 @@ void Engine<T>::check_batch(const T* input, const int32_t* labels, int64_t n) co
 namespace {
 template <typename S, typename T>
 void run_forward(const Graph& g, const S* params, const T* input, int64_t n, BnMode bn, ForwardState<S>& st,
-                 S* running = nullptr) {
+                 S* running = nullptr, const SampleScales* scales = nullptr) {
   Shape4 s = g.input_shape();
   s.n = n;
   PoolVector<S> x(checked_size(s.numel(), "input"));
   nchw_to_cnhw(x.data(), input, s);
-  forward_pass(g, params, x.data(), n, bn, st, running);
+  forward_pass(g, params, x.data(), n, bn, st, running, scales);
 }
 }  // namespace
 
@@ -385,26 +394,33 @@ PoolVector<T> Engine<T>::forward(const T* input, int64_t n, BnMode bn, bool upda
 }
 
 template <typename T>
-GradientResult<T> Engine<T>::gradient(const T* input, const int32_t* labels, int64_t n, BnMode bn,
-                                      OutputSelect objective, bool input_grad) {
-  HNAS_CHECK(objective != OutputSelect::kAll, kInvalidArgument,
+GradientResult<T> Engine<T>::gradient(const T* input, const int32_t* labels, int64_t n, const GradientRequest& req) {
+  HNAS_CHECK(req.objective != OutputSelect::kAll, kInvalidArgument,
              "gradient: the objective must be one scalar per sample (not \"all\")");
+  HNAS_CHECK(req.label_smoothing >= 0 && req.label_smoothing < 1, kInvalidArgument,
+             "gradient: label smoothing must lie in [0, 1), got " + std::to_string(req.label_smoothing));
+  HNAS_CHECK(req.label_smoothing == 0 || req.objective == OutputSelect::kLoss ||
+                 req.objective == OutputSelect::kMeanLoss,
+             kInvalidArgument, "gradient: label smoothing applies to the loss objectives (mean_loss, loss) only");
+  HNAS_CHECK(!req.update_running || req.bn == BnMode::kTrain, kInvalidArgument,
+             "gradient: running statistics are updated from batch statistics: updateRunning needs bn \"train\"");
   check_batch(input, labels, n);
   const Graph& g = *graph_;
   ForwardState<T> st;
-  run_forward(g, params_.data(), input, n, bn, st);
+  run_forward(g, params_.data(), input, n, req.bn, st, req.update_running ? params_.data() : nullptr, &req.scales);
   const Tensor<T>& out = st.values[g.output_value()];
   GradientResult<T> r;
-  r.loss = mean_ce_loss(out, labels);
+  r.loss = mean_ce_loss(out, labels, req.label_smoothing);
   r.logits = logits_nk(out);
   std::vector<bool> wanted(g.params().size());
   for (size_t p = 0; p < wanted.size(); ++p) wanted[p] = g.params()[p].trainable();
   FullGradSink<T> sink(g, wanted, 1);
   BackwardOptions opt;
-  opt.input_grad = input_grad;
-  Tensor<T> dx = backward_pass(g, params_.data(), st, summed_cotangent(objective, out, labels), opt, sink);
+  opt.input_grad = req.input_grad;
+  Tensor<T> dx = backward_pass(g, params_.data(), st, summed_cotangent(req.objective, out, labels, req.label_smoothing),
+                               opt, sink);
   r.grad = std::move(sink.data());
-  if (input_grad) {
+  if (req.input_grad) {
     // CNHW -> NCHW
     const Shape4 s = dx.shape;
     r.input_grad.resize(static_cast<size_t>(s.numel()));

@@ -30,10 +30,26 @@ enum class JacobianMode { kDecomposed = 0, kExact = 1 };
 
 template <typename T>
 struct GradientResult {
-  double loss = 0;             // mean cross-entropy of the batch
+  double loss = 0;             // mean cross-entropy of the batch (label-smoothed when asked)
   PoolVector<T> logits;        // [N][K]
   PoolVector<T> grad;         // flat, like the parameter vector (0 for non-trainable)
   PoolVector<T> input_grad;   // [N][C][H][W] when asked for
+};
+
+// One gradient request. The training step is this with the loss objective,
+// label smoothing, running-statistics update and drop-path scales: one
+// forward and one backward pass.
+struct GradientRequest {
+  BnMode bn = BnMode::kTrain;
+  OutputSelect objective = OutputSelect::kMeanLoss;  // not kAll
+  bool input_grad = false;
+  // Label smoothing ε ∈ [0, 1) for the loss objectives: targets
+  // q = (1 − ε)·onehot(y) + ε/K, loss −Σ_k q_k log softmax(f)_k (PyTorch's
+  // CrossEntropyLoss(label_smoothing=ε)); the reported loss is the smoothed one.
+  double label_smoothing = 0;
+  // Update BN running statistics from this batch (kTrain only), in place.
+  bool update_running = false;
+  SampleScales scales;  // per-sample factors on chosen values (drop-path)
 };
 
 struct JacobianRequest {
@@ -101,8 +117,7 @@ class Engine {
 
   // Logits [N][K]. update_running (kTrain only) updates BN running statistics.
   PoolVector<T> forward(const T* input, int64_t n, BnMode bn, bool update_running);
-  GradientResult<T> gradient(const T* input, const int32_t* labels, int64_t n, BnMode bn,
-                             OutputSelect objective, bool input_grad);
+  GradientResult<T> gradient(const T* input, const int32_t* labels, int64_t n, const GradientRequest& request);
   JacobianResult<T> jacobian(const T* input, const int32_t* labels, int64_t n, BnMode bn,
                              const JacobianRequest& request);
   // H·v of the mean cross-entropy w.r.t. the selected parameters.

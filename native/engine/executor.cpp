@@ -1,6 +1,8 @@
 #include "engine/executor.h"
 
 #include <algorithm>
+#include <cmath>
+#include <string>
 
 #include "core/dual.h"
 
@@ -8,7 +10,7 @@ namespace hnas {
 
 template <typename S>
 void forward_pass(const Graph& g, const S* params, const S* input, int64_t n, BnMode bn,
-                  ForwardState<S>& st, S* running_update) {
+                  ForwardState<S>& st, S* running_update, const SampleScales* scales) {
   HNAS_CHECK(n > 0, kInvalidArgument, "forward: batch size must be positive");
   const auto& values = g.values();
   st.n = n;
@@ -16,6 +18,31 @@ void forward_pass(const Graph& g, const S* params, const S* input, int64_t n, Bn
   st.values.assign(values.size(), Tensor<S>());
   st.bn_mean.assign(g.nodes().size(), {});
   st.bn_rstd.assign(g.nodes().size(), {});
+  st.sample_scale.assign(values.size(), {});
+  if (scales && !scales->empty()) {
+    const size_t count = scales->values.size();
+    HNAS_CHECK(scales->factors.size() == count * static_cast<size_t>(n), kInvalidArgument,
+               "sample scales: " + std::to_string(scales->factors.size()) + " factors for " +
+                   std::to_string(count) + " tensors of a batch of " + std::to_string(n));
+    for (size_t k = 0; k < count; ++k) {
+      const int v = scales->values[k];
+      HNAS_CHECK(v >= 0 && v < static_cast<int>(values.size()), kInvalidArgument,
+                 "sample scales: tensor index " + std::to_string(v) + " is out of range");
+      HNAS_CHECK(values[v].producer >= 0, kInvalidArgument,
+                 "sample scales: tensor \"" + values[v].name + "\" is the graph input, not an op output");
+      HNAS_CHECK(st.sample_scale[v].empty(), kInvalidArgument,
+                 "sample scales: tensor \"" + values[v].name + "\" is named twice");
+      auto& f = st.sample_scale[v];
+      f.resize(static_cast<size_t>(n));
+      for (int64_t s = 0; s < n; ++s) {
+        const double x = scales->factors[k * n + s];
+        HNAS_CHECK(std::isfinite(x), kNonFinite,
+                   "sample scales: factor of sample " + std::to_string(s) + " on tensor \"" + values[v].name +
+                       "\" is NaN or Inf");
+        f[s] = S(static_cast<primal_t<S>>(x));
+      }
+    }
+  }
   auto shape_of = [&](int v) {
     Shape4 s = values[v].shape;
     s.n = n;
@@ -91,6 +118,8 @@ void forward_pass(const Graph& g, const S* params, const S* input, int64_t n, Bn
         std::copy(x.ptr(), x.ptr() + x.shape.numel(), y.ptr());
         break;
     }
+    if (!st.sample_scale[node.output].empty())
+      sample_scale_cpu(y.ptr(), st.sample_scale[node.output].data(), y.shape.c, n, y.shape.plane(), int64_t(1));
   }
 }
 
@@ -152,6 +181,11 @@ Tensor<S> backward_pass(const Graph& g, const S* params, const ForwardState<S>& 
     const Node& node = nodes[i];
     const Tensor<S>& dy = grads[node.output];
     const bool had_grad = !dy.empty();
+    // A value scaled per sample in forward: its gradient w.r.t. the node's
+    // own (unscaled) output carries the same factor.
+    if (had_grad && !st.sample_scale[node.output].empty())
+      sample_scale_cpu(grads[node.output].ptr(), st.sample_scale[node.output].data(), dy.shape.c, n,
+                       dy.shape.plane(), copies);
     if (had_grad && sink.observes(i)) sink.output_grad(i, dy);
     if (had_grad && node.op != OpKind::kZerosLike) {
       const Tensor<S>& x = st.values[node.inputs[0]];
@@ -232,7 +266,7 @@ Tensor<S> backward_pass(const Graph& g, const S* params, const ForwardState<S>& 
 
 #define HNAS_INSTANTIATE_EXECUTOR(S)                                                               \
   template void forward_pass<S>(const Graph&, const S*, const S*, int64_t, BnMode, ForwardState<S>&, \
-                                S*);                                                               \
+                                S*, const SampleScales*);                                          \
   template Tensor<S> backward_pass<S>(const Graph&, const S*, const ForwardState<S>&, Tensor<S>,   \
                                       const BackwardOptions&, ParamSink<S>&);
 HNAS_INSTANTIATE_EXECUTOR(float)

@@ -15,12 +15,24 @@
 
 namespace hnas {
 
+// Per-sample factors on chosen values, DARTS' drop-path with a mask the
+// caller draws: sample s of value values[k] is multiplied by factors[k·N + s]
+// as soon as the value is computed, and the gradient reaching that value by
+// the same factor, so backward differentiates the scaled graph. Each value
+// must be produced by a node (not the graph input) and named once.
+struct SampleScales {
+  std::vector<int> values;
+  std::vector<double> factors;  // [values.size()][N]
+  bool empty() const { return values.empty(); }
+};
+
 template <typename S>
 struct ForwardState {
   int64_t n = 0;
   BnMode bn_mode = BnMode::kTrain;
   std::vector<Tensor<S>> values;
   std::vector<std::vector<S>> bn_mean, bn_rstd;  // indexed by node
+  std::vector<std::vector<S>> sample_scale;      // indexed by value; empty: none
 };
 
 template <typename S>
@@ -50,10 +62,12 @@ struct BackwardOptions {
 
 // input: CNHW [C][N][H][W]. params: the flat parameter vector. When
 // running_update is non-null (kTrain only) BN running statistics in it are
-// updated in place (it may alias params).
+// updated in place (it may alias params). scales: per-sample factors on
+// chosen values (see SampleScales), or nullptr.
 template <typename S>
 void forward_pass(const Graph& g, const S* params, const S* input, int64_t n, BnMode bn,
-                  ForwardState<S>& state, S* running_update = nullptr);
+                  ForwardState<S>& state, S* running_update = nullptr,
+                  const SampleScales* scales = nullptr);
 
 // cotangent: [K][copies·N]. Returns the input gradient (CNHW, copies·N
 // planes) when options.input_grad, else an empty tensor.

@@ -65,6 +65,11 @@ int Graph::find_param(const std::string& name) const {
   return it == param_ids_.end() ? -1 : it->second;
 }
 
+int Graph::find_value(const std::string& name) const {
+  auto it = value_ids_.find(name);
+  return it == value_ids_.end() ? -1 : it->second;
+}
+
 int Graph::value_id(const std::string& name, const std::string& where) {
   auto it = value_ids_.find(name);
   HNAS_CHECK(it != value_ids_.end(), kInvalidArgument,

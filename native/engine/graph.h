@@ -89,6 +89,8 @@ class Graph {
   // Multiply-accumulates of Conv and Linear for one sample (NB201's "FLOPs").
   int64_t macs_per_sample() const { return macs_; }
   int find_param(const std::string& name) const;
+  // Value (tensor) index by name, or -1.
+  int find_value(const std::string& name) const;
 
  private:
   int value_id(const std::string& name, const std::string& where);

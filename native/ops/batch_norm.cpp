@@ -96,20 +96,29 @@ void batch_norm_forward_cpu(S* y, S* save_mean, S* save_rstd, const S* x, const 
 template <typename S>
 void batch_norm_update_running_cpu(S* run_mean, S* run_var, const S* x, const Shape4& xs,
                                    double momentum) {
-  using P = primal_t<S>;
+  using A = acc_t<S>;
+  using P = primal_t<A>;
   const int64_t m = xs.n * xs.plane();
-  for (int64_t c = 0; c < xs.c; ++c) {
-    const S* xc = x + c * m;
-    S s(0);
-    for (int64_t i = 0; i < m; ++i) s += xc[i];
-    const S mean = s / S(P(m));
-    S v(0);
-    for (int64_t i = 0; i < m; ++i) v += (xc[i] - mean) * (xc[i] - mean);
-    // PyTorch stores the unbiased variance in the running estimate.
-    const S unbiased = m > 1 ? v / S(P(m - 1)) : v;
-    run_mean[c] = S(P(1 - momentum)) * run_mean[c] + S(P(momentum)) * mean;
-    run_var[c] = S(P(1 - momentum)) * run_var[c] + S(P(momentum)) * unbiased;
-  }
+  // One channel per task (deterministic whatever the thread count); the mean
+  // and the squared deviations around it are summed in acc_t, two passes.
+  parallel_for(xs.c, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const S* xc = x + c * m;
+      A s(0);
+      for (int64_t i = 0; i < m; ++i) s += A(xc[i]);
+      const A mean = s / A(P(m));
+      A v(0);
+      for (int64_t i = 0; i < m; ++i) {
+        const A d = A(xc[i]) - mean;
+        v += d * d;
+      }
+      // PyTorch stores the unbiased variance in the running estimate.
+      const A unbiased = m > 1 ? v / A(P(m - 1)) : v;
+      const A keep = A(P(1 - momentum)), take = A(P(momentum));
+      run_mean[c] = S(keep * A(run_mean[c]) + take * mean);
+      run_var[c] = S(keep * A(run_var[c]) + take * unbiased);
+    }
+  });
 }
 
 template <typename S>

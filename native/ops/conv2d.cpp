@@ -147,6 +147,125 @@ void col2im_accumulate(S* dx, const S* dcol, const ConvGeom& g, const Conv2dPara
   });
 }
 
+// ---- depthwise convolution (one input channel per group) -------------------
+// Depthwise layers (DARTS' sep_conv / dil_conv) are matrix-vector products
+// per group in im2col form: tiny GEMMs and one parallel region per group. A
+// direct loop over whole (channel, sample) planes does the same arithmetic
+// with no im2col buffer and one parallel region per layer. Output channel co
+// reads input channel co / m (m = channel multiplier, Cout / groups).
+
+bool is_depthwise(const ConvGeom& g) { return g.groups > 1 && g.cin_g == 1; }
+
+template <typename S>
+void depthwise_forward(S* y, const S* x, const S* w, const ConvGeom& g, const Conv2dParams& p) {
+  const int64_t m = g.cout_g, howo = g.ho * g.wo, hw = g.h * g.w, kk = p.kh * p.kw;
+  parallel_for(g.cout * g.n, 4, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t co = t / g.n, s = t % g.n;
+      const S* xp = x + ((co / m) * g.n + s) * hw;
+      S* yp = y + t * howo;
+      std::fill(yp, yp + howo, S(0));
+      for (int64_t ki = 0; ki < p.kh; ++ki) {
+        for (int64_t kj = 0; kj < p.kw; ++kj) {
+          const S wv = w[co * kk + ki * p.kw + kj];
+          const ColRange cr = valid_columns(g.w, g.wo, p.stride_w, kj * p.dil_w - p.pad_l);
+          for (int64_t oh = 0; oh < g.ho; ++oh) {
+            const int64_t ih = oh * p.stride_h - p.pad_t + ki * p.dil_h;
+            if (ih < 0 || ih >= g.h) continue;
+            const S* xr = xp + ih * g.w + cr.base;
+            S* yr = yp + oh * g.wo;
+            if (p.stride_w == 1) {
+              for (int64_t ow = cr.lo; ow < cr.hi; ++ow) yr[ow] += wv * xr[ow];
+            } else {
+              for (int64_t ow = cr.lo; ow < cr.hi; ++ow) yr[ow] += wv * xr[ow * p.stride_w];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// dx[ci][q] += Σ_j Σ_k w[ci·m + j][k] · (dy[ci·m + j][q] scattered back by tap k):
+// one task per (input channel, plane), so no two tasks write one element.
+template <typename S>
+void depthwise_backward_input(S* dx, const S* dy, const S* w, const ConvGeom& g, const Conv2dParams& p,
+                              int64_t planes) {
+  const int64_t m = g.cout_g, howo = g.ho * g.wo, hw = g.h * g.w, kk = p.kh * p.kw;
+  parallel_for(g.cin * planes, 4, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t ci = t / planes, q = t % planes;
+      S* dxp = dx + t * hw;
+      for (int64_t j = 0; j < m; ++j) {
+        const int64_t co = ci * m + j;
+        const S* dyp = dy + (co * planes + q) * howo;
+        for (int64_t ki = 0; ki < p.kh; ++ki) {
+          for (int64_t kj = 0; kj < p.kw; ++kj) {
+            const S wv = w[co * kk + ki * p.kw + kj];
+            const ColRange cr = valid_columns(g.w, g.wo, p.stride_w, kj * p.dil_w - p.pad_l);
+            for (int64_t oh = 0; oh < g.ho; ++oh) {
+              const int64_t ih = oh * p.stride_h - p.pad_t + ki * p.dil_h;
+              if (ih < 0 || ih >= g.h) continue;
+              S* dr = dxp + ih * g.w + cr.base;
+              const S* dyr = dyp + oh * g.wo;
+              if (p.stride_w == 1) {
+                for (int64_t ow = cr.lo; ow < cr.hi; ++ow) dr[ow] += wv * dyr[ow];
+              } else {
+                for (int64_t ow = cr.lo; ow < cr.hi; ++ow) dr[ow * p.stride_w] += wv * dyr[ow];
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// Σ_hw dy[co][q] · x[co / m][s] shifted by tap k, for every tap, into acc[kk]
+// (acc_t: a plane sum runs over up to N·H·W products).
+template <typename S>
+void depthwise_tap_sums(acc_t<S>* acc, const S* dyp, const S* xp, const ConvGeom& g, const Conv2dParams& p) {
+  using A = acc_t<S>;
+  for (int64_t ki = 0; ki < p.kh; ++ki) {
+    for (int64_t kj = 0; kj < p.kw; ++kj) {
+      const ColRange cr = valid_columns(g.w, g.wo, p.stride_w, kj * p.dil_w - p.pad_l);
+      A sum(0);
+      for (int64_t oh = 0; oh < g.ho; ++oh) {
+        const int64_t ih = oh * p.stride_h - p.pad_t + ki * p.dil_h;
+        if (ih < 0 || ih >= g.h) continue;
+        const S* xr = xp + ih * g.w + cr.base;
+        const S* dyr = dyp + oh * g.wo;
+        for (int64_t ow = cr.lo; ow < cr.hi; ++ow) sum += A(dyr[ow]) * A(xr[ow * p.stride_w]);
+      }
+      acc[ki * p.kw + kj] += sum;
+    }
+  }
+}
+
+template <typename S>
+void depthwise_backward_weight(GradRows<S> dw, const S* dy, const S* x, const ConvGeom& g, const Conv2dParams& p,
+                               int64_t copies, ParamGradMode mode) {
+  using A = acc_t<S>;
+  const int64_t m = g.cout_g, howo = g.ho * g.wo, hw = g.h * g.w, kk = p.kh * p.kw, planes = copies * g.n;
+  // kSum: one task per (channel, copy) summing the batch; kPerSample: one per (channel, plane).
+  const int64_t per = mode == ParamGradMode::kSum ? copies : planes;
+  parallel_for(g.cout * per, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<A> acc(static_cast<size_t>(kk));
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t co = t / per, r = t % per;
+      std::fill(acc.begin(), acc.end(), A(0));
+      const int64_t q0 = mode == ParamGradMode::kSum ? r * g.n : r;
+      const int64_t q1 = mode == ParamGradMode::kSum ? q0 + g.n : r + 1;
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t s = q % g.n;
+        depthwise_tap_sums(acc.data(), dy + (co * planes + q) * howo, x + ((co / m) * g.n + s) * hw, g, p);
+      }
+      S* row = dw.data + r * dw.row_stride + co * kk;
+      for (int64_t k = 0; k < kk; ++k) row[k] += S(acc[k]);
+    }
+  });
+}
+
 }  // namespace
 
 template <typename S>
@@ -156,7 +275,9 @@ void conv2d_forward_cpu(S* y, const S* x, const S* w, const S* bias, const Shape
   const int64_t howo = g.ho * g.wo, ld_y = g.n * howo;
   const int64_t chunk = samples_per_chunk(g);
   PoolVector<S> col;
-  for (int64_t grp = 0; grp < g.groups; ++grp) {
+  const int64_t im2col_groups = is_depthwise(g) ? 0 : g.groups;
+  if (is_depthwise(g)) depthwise_forward(y, x, w, g, p);
+  for (int64_t grp = 0; grp < im2col_groups; ++grp) {
     const S* wg = w + grp * g.cout_g * g.kg;
     S* yg = y + grp * g.cout_g * ld_y;
     if (g.pointwise) {
@@ -194,7 +315,9 @@ void conv2d_backward_cpu(S* dx, GradRows<S> dw, GradRows<S> dbias, const S* dy, 
   const int64_t ld_x = g.n * g.h * g.w;          // row stride of x's channels
 
   // Input gradient: dcol = W_gᵀ · dy_g, scattered back by col2im.
-  if (dx) {
+  if (dx && is_depthwise(g)) {
+    depthwise_backward_input(dx, dy, w, g, p, planes);
+  } else if (dx) {
     const int64_t qchunk = std::max<int64_t>(1, std::min<int64_t>(planes, kColBudget / std::max<int64_t>(1, g.kg * howo)));
     PoolVector<S> dcol;
     for (int64_t grp = 0; grp < g.groups; ++grp) {
@@ -231,6 +354,10 @@ void conv2d_backward_cpu(S* dx, GradRows<S> dw, GradRows<S> dbias, const S* dy, 
   }
 
   if (!dw.wanted()) return;
+  if (is_depthwise(g)) {
+    depthwise_backward_weight(dw, dy, x, g, p, copies, mode);
+    return;
+  }
   const int64_t chunk = samples_per_chunk(g);
   PoolVector<S> col;
   for (int64_t grp = 0; grp < g.groups; ++grp) {

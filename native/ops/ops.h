@@ -58,8 +58,9 @@ void conv2d_backward_cpu(S* dx, GradRows<S> dw, GradRows<S> dbias, const S* dy, 
 enum class BnMode { kTrain, kEval, kIdentity };
 // Forward saves per-channel mean and 1/sqrt(var + eps) (the statistics used:
 // batch statistics in kTrain, running statistics in kEval). gamma/beta may be
-// nullptr (non-affine). When running_mean/var are non-null in kTrain they are
-// updated with PyTorch's rule (unbiased variance, momentum).
+// nullptr (non-affine); run_mean/run_var are read in kEval only.
+// update_running: running ← (1 − momentum)·running + momentum·batch, with the
+// unbiased batch variance (PyTorch's rule), from the batch x of a kTrain pass.
 template <typename S>
 void batch_norm_forward_cpu(S* y, S* save_mean, S* save_rstd, const S* x, const S* gamma,
                             const S* beta, const S* run_mean, const S* run_var, const Shape4& xs,
@@ -137,6 +138,13 @@ void slice_forward_cpu(S* y, const S* x, const Shape4& xs, const SliceParams& p)
 template <typename S>
 void slice_backward_cpu(S* dx, const S* dy, const Shape4& xs, const SliceParams& p,
                         int64_t copies);
+
+// Per-sample scaling, in place: x[c][b·N + s][·] *= scale[s] for every
+// channel c and copy b (x: [C][B·N][plane]). DARTS' drop-path multiplies an
+// op's output by mask_s / keep_prob in forward (B = 1) and its gradient by the
+// same factors in backward.
+template <typename S>
+void sample_scale_cpu(S* x, const S* scale, int64_t c, int64_t n, int64_t plane, int64_t copies);
 
 // Flatten [C][N][H][W] -> [C·H·W][N] (feature index c·H·W + h·W + w).
 template <typename S>

@@ -92,6 +92,18 @@ void slice_backward_cpu(S* dx, const S* dy, const Shape4& xs, const SliceParams&
 }
 
 template <typename S>
+void sample_scale_cpu(S* x, const S* scale, int64_t c, int64_t n, int64_t plane, int64_t copies) {
+  const int64_t rows = c * copies * n;
+  parallel_for(rows, std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(1, plane)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const S s = scale[r % n];
+      S* p = x + r * plane;
+      for (int64_t i = 0; i < plane; ++i) p[i] *= s;
+    }
+  });
+}
+
+template <typename S>
 void flatten_forward_cpu(S* y, const S* x, const Shape4& xs) {
   const int64_t plane = xs.plane(), n = xs.n;
   for (int64_t c = 0; c < xs.c; ++c)
@@ -115,6 +127,7 @@ void flatten_backward_cpu(S* dx, const S* dy, const Shape4& xs, int64_t copies) 
   template void concat_backward_cpu<S>(S* const*, const S*, const int64_t*, int64_t);          \
   template void slice_forward_cpu<S>(S*, const S*, const Shape4&, const SliceParams&);         \
   template void slice_backward_cpu<S>(S*, const S*, const Shape4&, const SliceParams&, int64_t); \
+  template void sample_scale_cpu<S>(S*, const S*, int64_t, int64_t, int64_t, int64_t);         \
   template void flatten_forward_cpu<S>(S*, const S*, const Shape4&);                           \
   template void flatten_backward_cpu<S>(S*, const S*, const Shape4&, int64_t);
 HNAS_INSTANTIATE_TENSOR_OPS(float)

@@ -12,6 +12,7 @@ import { hybridCommand } from './commands/hybrid.js';
 import { infoCommand } from './commands/info.js';
 import { scoreCommand } from './commands/score.js';
 import { searchCommand } from './commands/search.js';
+import { trainCommand } from './commands/train.js';
 import { unifyCommand } from './commands/unify.js';
 
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   program.addCommand(unifyCommand());
   program.addCommand(hybridCommand());
   program.addCommand(searchCommand());
+  program.addCommand(trainCommand());
   program.addCommand(benchCommand());
   return program;
 }

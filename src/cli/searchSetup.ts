@@ -12,6 +12,7 @@ import type { SpaceName } from '../spaces/architecture.js';
 import { isNb201Column } from '../spaces/nb201/benchmarkTable.js';
 import { BenchmarkEvaluator } from '../search/evaluators/benchmark.js';
 import { CommandEvaluator } from '../search/evaluators/command.js';
+import { TrainEvaluator } from '../search/evaluators/train.js';
 import type { StepRecord } from '../search/history.js';
 import { NB201_BUNDLED_SETTINGS, bundledScoresPath } from '../search/hybrid/bundledScores.js';
 import { MetricSource } from '../search/hybrid/metricSource.js';
@@ -21,7 +22,7 @@ import type { ScoreSettings } from './commands/score.js';
 import { choiceOption, intOption } from './options.js';
 import { formatTable } from './tableFormat.js';
 
-export const EVALUATORS = ['benchmark', 'command'] as const;
+export const EVALUATORS = ['benchmark', 'command', 'train'] as const;
 export type EvaluatorName = (typeof EVALUATORS)[number];
 
 export interface EvaluatorOptions {
@@ -31,6 +32,10 @@ export interface EvaluatorOptions {
   command?: string;
   timeout?: number;
   onEvalError: 'skip' | 'stop';
+  /** train evaluator: CIFAR folder (default: the bundled sample), epochs, images used. */
+  data?: string;
+  trainEpochs?: number;
+  trainImages?: number;
 }
 
 export interface MetricSourceCliOptions {
@@ -49,7 +54,10 @@ export function addEvaluatorOptions(cmd: Command): Command {
     .option('-e, --evaluator <name>', `training-based evaluator: ${EVALUATORS.join(' | ')}`, choiceOption('--evaluator', EVALUATORS), 'benchmark')
     .option('--feedback <column>', 'benchmark: NB201 column fed back as validation accuracy', 'c10v_valid_12')
     .option('--command <template>', 'command evaluator: e.g. "python train.py --arch {arch} --onnx {onnx}"; last stdout line {"accuracy": …, "cost": …}')
-    .option('--timeout <seconds>', 'command evaluator: kill the command after this many seconds', intOption('--timeout', 1))
+    .option('--timeout <seconds>', 'command and train evaluators: give up on a candidate after this many seconds', intOption('--timeout', 1))
+    .option('--data <dir>', 'train evaluator: CIFAR binary folder (default: the bundled 1,000-image sample), split half/half')
+    .option('--train-epochs <E>', 'train evaluator: epochs per candidate (default 10)', intOption('--train-epochs', 1))
+    .option('--train-images <N>', 'train evaluator: at most N images (train + validation halves)', intOption('--train-images', 2))
     .option('--on-eval-error <policy>', 'skip (record the failure, go on) | stop', choiceOption('--on-eval-error', ['skip', 'stop'] as const), 'skip');
 }
 
@@ -78,6 +86,14 @@ export function buildEvaluator(o: EvaluatorOptions): Evaluator {
     if (o.space !== 'nb201') throw new InvalidArgumentError('the benchmark evaluator knows NB201 only; use --evaluator command on DARTS');
     if (!isNb201Column(o.feedback)) throw new InvalidArgumentError(`--feedback must be a numeric NB201 column, got "${o.feedback}"`);
     return new BenchmarkEvaluator({ feedback: o.feedback });
+  }
+  if (o.evaluator === 'train') {
+    return new TrainEvaluator({
+      ...(o.data ? { data: o.data } : {}),
+      ...(o.trainImages ? { maxTrainImages: o.trainImages } : {}),
+      ...(o.trainEpochs ? { train: { epochs: o.trainEpochs } } : {}),
+      ...(o.timeout ? { timeoutSeconds: o.timeout } : {}),
+    });
   }
   if (!o.command) throw new InvalidArgumentError('--evaluator command needs --command "<template>"');
   return new CommandEvaluator({ command: o.command, ...(o.timeout ? { timeoutSeconds: o.timeout } : {}) });

@@ -120,6 +120,50 @@ export interface BatchOptions {
   bn?: BnMode;
 }
 
+/**
+ * Per-sample factors on chosen op outputs: sample s of tensor `tensors[k]` is
+ * multiplied by `factors[k·N + s]` in forward, and the gradient reaching it by
+ * the same factor. DARTS' drop-path is factors mask/keepProb (0 or 1/keepProb)
+ * on the outputs of a cell's non-identity ops (see src/train/dropPath.ts).
+ */
+export interface SampleScales {
+  /** Tensor names of the GraphSpec, each produced by a node (not the input), each once. */
+  tensors: readonly string[];
+  /** [tensors.length][N], finite. */
+  factors: Float32Array | Float64Array;
+}
+
+export interface GradientOptions extends BatchOptions {
+  /** Default `mean_loss`. */
+  objective?: Exclude<OutputName, 'all'>;
+  /** Also return ∂objective/∂input (NCHW). */
+  inputGrad?: boolean;
+  /**
+   * Label smoothing ε ∈ [0, 1), loss objectives only: targets
+   * (1 − ε)·onehot(y) + ε/K, as PyTorch's CrossEntropyLoss(label_smoothing=ε);
+   * the returned loss is then the smoothed cross-entropy. Default 0.
+   */
+  labelSmoothing?: number;
+  /**
+   * Update the BN running statistics from this batch in the same forward pass
+   * (bn `train` only): running ← 0.9·running + 0.1·batch for momentum 0.1,
+   * with the unbiased batch variance, as PyTorch. Default false.
+   */
+  updateRunning?: boolean;
+  /** Per-sample factors on chosen tensors (drop-path). */
+  sampleScales?: SampleScales;
+}
+
+/** What the addon's gradient() takes; binding.ts declares the older subset. */
+interface RawGradientOptions {
+  bn: BnModeName;
+  objective: Exclude<OutputName, 'all'>;
+  inputGrad: boolean;
+  labelSmoothing: number;
+  updateRunning: boolean;
+  sampleScales?: { tensors: string[]; factors: Float32Array | Float64Array };
+}
+
 const KIND_NAMES: readonly ParamKind[] = [
   'conv_weight',
   'conv_bias',
@@ -149,6 +193,8 @@ export class Network {
   /** Number of trainable parameters (running statistics excluded). */
   readonly numTrainable: number;
   readonly name: string;
+  /** Names of the graph's tensors (input, op outputs), for sampleScales. */
+  readonly tensorNames: ReadonlySet<string>;
   #raw: RawNetwork | undefined;
 
   private constructor(raw: RawNetwork, spec: GraphSpec, dtype: DType, name: string) {
@@ -173,6 +219,7 @@ export class Network {
     this.macsPerSample = d.macsPerSample;
     this.totalParamSize = d.totalParamSize;
     this.numTrainable = this.params.filter((p) => p.trainable).reduce((s, p) => s + p.size, 0);
+    this.tensorNames = new Set(d.values.map((v) => v.name));
   }
 
   /** Builds a network from a GraphSpec; parameters are copied. */
@@ -276,22 +323,46 @@ export class Network {
   /**
    * Loss, logits and the gradient of one scalar objective: by default the
    * mean cross-entropy; `true_class`, `sum` and `loss` sum the per-sample
-   * outputs instead.
+   * outputs instead. The training step is this call with `labelSmoothing`,
+   * `updateRunning` and `sampleScales` (drop-path): one forward and one
+   * backward pass.
    */
-  async gradient(
-    input: FloatArray,
-    labels: Int32Array,
-    options: BatchOptions & { objective?: Exclude<OutputName, 'all'>; inputGrad?: boolean } = {},
-  ): Promise<GradientResult> {
+  async gradient(input: FloatArray, labels: Int32Array, options: GradientOptions = {}): Promise<GradientResult> {
     const n = this.#batchSize(input);
     this.#checkLabels(labels, n);
-    return this.#callAsync('gradient', (raw) =>
-      raw.gradient(input, labels, n, {
-        bn: options.bn ?? 'train',
-        objective: options.objective ?? 'mean_loss',
-        inputGrad: options.inputGrad ?? false,
-      }),
-    );
+    const bn = options.bn ?? 'train';
+    const objective = options.objective ?? 'mean_loss';
+    const labelSmoothing = options.labelSmoothing ?? 0;
+    if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing < 1)) {
+      throw new InvalidArgumentError(`${this.name}: labelSmoothing must be a number in [0, 1), got ${String(labelSmoothing)}`);
+    }
+    if (labelSmoothing > 0 && objective !== 'mean_loss' && objective !== 'loss') {
+      throw new InvalidArgumentError(`${this.name}: labelSmoothing applies to the loss objectives (mean_loss, loss), not "${objective}"`);
+    }
+    const updateRunning = options.updateRunning ?? false;
+    if (updateRunning && bn !== 'train') {
+      throw new InvalidArgumentError(`${this.name}: updateRunning needs bn "train" (running statistics come from batch statistics)`);
+    }
+    const raw: RawGradientOptions = { bn, objective, inputGrad: options.inputGrad ?? false, labelSmoothing, updateRunning };
+    const scales = options.sampleScales;
+    if (scales !== undefined && scales.tensors.length > 0) {
+      const seen = new Set<string>();
+      for (const t of scales.tensors) {
+        if (!this.tensorNames.has(t)) throw new InvalidArgumentError(`${this.name}: sampleScales names no tensor "${t}"`);
+        if (seen.has(t)) throw new InvalidArgumentError(`${this.name}: sampleScales names tensor "${t}" twice`);
+        seen.add(t);
+      }
+      if (!(scales.factors instanceof Float32Array || scales.factors instanceof Float64Array)) {
+        throw new InvalidArgumentError(`${this.name}: sampleScales.factors must be a Float32Array or Float64Array`);
+      }
+      if (scales.factors.length !== scales.tensors.length * n) {
+        throw new ShapeMismatchError(
+          `${this.name}: sampleScales has ${scales.factors.length} factors for ${scales.tensors.length} tensors × a batch of ${n}`,
+        );
+      }
+      raw.sampleScales = { tensors: [...scales.tensors], factors: scales.factors };
+    }
+    return this.#callAsync('gradient', (r) => r.gradient(input, labels, n, raw));
   }
 
   /**

@@ -130,8 +130,157 @@ export interface RawBuildInfo {
   gemmKernel: string;
   cpuFeatures: string;
   threads: number;
+  /** CUDA kernels compiled for a GPU (HNAS_WITH_CUDA). */
   cudaCompiled: boolean;
+  /** CUDA kernels compiled for the host emulator (HNAS_CUDA=EMULATE). */
+  cudaEmulated: boolean;
+  /** CUDA runtime linked in, e.g. 13000 for 13.0; 0 without CUDA. */
+  cudaRuntimeVersion: number;
+  /** CMake's architecture list ("90-real;90-virtual"), "emulated" or "". */
+  cudaArchitectures: string;
+  /** nvcc version that built the kernels, or "". */
+  cudaCompilerVersion: string;
   paramKinds: Record<string, number>;
+}
+
+export type RawCudaStatusName = 'available' | 'not-compiled' | 'no-driver' | 'no-device' | 'driver-error';
+
+/** What the CUDA runtime found (probed once per process). */
+export interface RawCudaStatus {
+  status: RawCudaStatusName;
+  deviceCount: number;
+  /** e.g. 13000; 0 without a driver. */
+  driverVersion: number;
+  runtimeVersion: number;
+  /** The runtime's words when status is not "available". */
+  message: string;
+}
+
+export interface RawCudaDevice {
+  index: number;
+  name: string;
+  /** "9.0" */
+  computeCapability: string;
+  multiprocessors: number;
+  totalMemory: number;
+  freeMemory: number;
+}
+
+/** [C, N, H, W] of a CNHW tensor (see native/core/tensor.h). */
+export type RawShape = [number, number, number, number];
+/** Gradient rows (native ops.h GradRows): null = not wanted. */
+export type RawGradRows = { data: FloatArray; rowStride: number } | null;
+export interface RawConvOptions {
+  kh?: number;
+  kw?: number;
+  strideH?: number;
+  strideW?: number;
+  padT?: number;
+  padL?: number;
+  padB?: number;
+  padR?: number;
+  dilH?: number;
+  dilW?: number;
+  groups?: number;
+}
+export interface RawPoolOptions {
+  kh?: number;
+  kw?: number;
+  strideH?: number;
+  strideW?: number;
+  padT?: number;
+  padL?: number;
+  padB?: number;
+  padR?: number;
+  dilH?: number;
+  dilW?: number;
+  countIncludePad?: boolean;
+}
+export type RawBnMode = 'train' | 'eval' | 'identity';
+export type RawParamGradMode = 'sum' | 'perSample';
+
+/**
+ * The native ops one by one, for parity tests and benchmarks: the same
+ * arguments as the C++ `<op>_cpu` / `<op>_cuda` functions (outputs first,
+ * then inputs, then dimensions). Arrays are host arrays of one float type per
+ * call; outputs are updated in place and backward ops accumulate into them.
+ */
+export interface RawKernelOps {
+  gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: FloatArray, b: FloatArray, beta: number, c: FloatArray): void;
+  reluForward(y: FloatArray, x: FloatArray): void;
+  reluBackward(dx: FloatArray, dy: FloatArray, x: FloatArray, shape: RawShape, copies: number): void;
+  addForward(y: FloatArray, a: FloatArray, b: FloatArray): void;
+  scaleAccumulate(dx: FloatArray, dy: FloatArray, scale: number): void;
+  mulConstForward(y: FloatArray, x: FloatArray, value: number): void;
+  batchNormForward(
+    y: FloatArray,
+    saveMean: FloatArray,
+    saveRstd: FloatArray,
+    x: FloatArray,
+    gamma: FloatArray | null,
+    beta: FloatArray | null,
+    runMean: FloatArray | null,
+    runVar: FloatArray | null,
+    shape: RawShape,
+    mode: RawBnMode,
+    eps: number,
+  ): void;
+  batchNormBackward(
+    dx: FloatArray | null,
+    dgamma: RawGradRows,
+    dbeta: RawGradRows,
+    dy: FloatArray,
+    x: FloatArray,
+    saveMean: FloatArray,
+    saveRstd: FloatArray,
+    gamma: FloatArray | null,
+    shape: RawShape,
+    mode: RawBnMode,
+    copies: number,
+    paramGradMode: RawParamGradMode,
+  ): void;
+  avgPool2dForward(y: FloatArray, x: FloatArray, shape: RawShape, pool: RawPoolOptions): void;
+  avgPool2dBackward(dx: FloatArray, dy: FloatArray, shape: RawShape, pool: RawPoolOptions, copies: number): void;
+  maxPool2dForward(y: FloatArray, x: FloatArray, shape: RawShape, pool: RawPoolOptions): void;
+  maxPool2dBackward(dx: FloatArray, dy: FloatArray, x: FloatArray, shape: RawShape, pool: RawPoolOptions, copies: number): void;
+  globalAvgPoolForward(y: FloatArray, x: FloatArray, shape: RawShape): void;
+  globalAvgPoolBackward(dx: FloatArray, dy: FloatArray, shape: RawShape, copies: number): void;
+  linearForward(y: FloatArray, x: FloatArray, w: FloatArray, bias: FloatArray | null, f: number, k: number, n: number): void;
+  linearBackward(
+    dx: FloatArray | null,
+    dw: RawGradRows,
+    dbias: RawGradRows,
+    dy: FloatArray,
+    x: FloatArray,
+    w: FloatArray,
+    f: number,
+    k: number,
+    n: number,
+    copies: number,
+    paramGradMode: RawParamGradMode,
+  ): void;
+  conv2dForward(y: FloatArray, x: FloatArray, w: FloatArray, bias: FloatArray | null, shape: RawShape, cout: number, conv: RawConvOptions): void;
+  conv2dBackward(
+    dx: FloatArray | null,
+    dw: RawGradRows,
+    dbias: RawGradRows,
+    dy: FloatArray,
+    x: FloatArray,
+    w: FloatArray,
+    shape: RawShape,
+    cout: number,
+    conv: RawConvOptions,
+    copies: number,
+    paramGradMode: RawParamGradMode,
+  ): void;
+}
+
+/** The device ops; every call throws ERR_HNAS_DEVICE_UNAVAILABLE without a device. */
+export interface RawCudaKernelOps extends RawKernelOps {
+  /** Fastest of `reps` device-resident GEMMs C = A·B (M×K by K×N), in seconds, and the tile used. */
+  benchGemm(double: boolean, m: number, n: number, k: number, reps: number): { seconds: number; tile: string };
+  /** Forces the float GEMM tile ("128x128", "64x64", "32x128") for every size; "auto" restores the choice by size. */
+  forceGemmTile(tile: string): string;
 }
 
 export interface RawAddon {
@@ -155,6 +304,16 @@ export interface RawAddon {
     beta: number,
     c: FloatArray,
   ): void;
+  /** What the CUDA runtime found; "not-compiled" in a CPU-only build. Never throws. */
+  cudaStatus(): RawCudaStatus;
+  /** The CUDA devices with their memory now; [] without one (or without CUDA). */
+  cudaDevices(): RawCudaDevice[];
+  /** Gives cached device memory back; present in builds with the CUDA path. */
+  cudaReleaseMemory?(): number;
+  /** Raw device kernels (tests, benchmarks); present in builds with the CUDA path (real or emulated). */
+  cudaOps?: RawCudaKernelOps;
+  /** The CPU ops behind the same interface: the references of cudaOps. Present where cudaOps is. */
+  cpuOps?: RawKernelOps;
 }
 
 const packageRoot = (() => {

@@ -4,6 +4,7 @@ export * from './history.js';
 export * from './bo/index.js';
 export { BenchmarkEvaluator, BENCHMARK_REPORT_COLUMNS, type BenchmarkEvaluatorOptions } from './evaluators/benchmark.js';
 export { CommandEvaluator, STDERR_TAIL_BYTES, type CommandEvaluatorOptions } from './evaluators/command.js';
+export { TrainEvaluator, TRAIN_EVALUATOR_NETWORKS, type TrainEvaluatorOptions } from './evaluators/train.js';
 export { CallbackEvaluator, type EvaluateFn } from './evaluators/callback.js';
 export { COMMAND_PLACEHOLDERS, splitCommandLine, type CommandPlaceholder } from './evaluators/commandLine.js';
 export { randomSearch, type RandomSearchOptions } from './baselines/randomSearch.js';

@@ -153,6 +153,7 @@ export function hybridCommand(): Command {
             space: o.space,
             evaluator: evaluator.name,
             command: o.command ?? null,
+            train: o.evaluator === 'train' ? { data: o.data ?? 'default', epochs: o.trainEpochs ?? null, images: o.trainImages ?? null } : null,
             iterations: o.iters,
             seed,
             metric: o.metric,
