@@ -8,7 +8,8 @@
  * kill loses at most the row in flight; a key already present is refused, so
  * the file never holds a duplicate.
  */
-import { open as openFile, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open as openFile, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { DataFormatError, DisposedError, FileNotFoundError, InvalidArgumentError } from '../errors.js';
 
 export type JsonlRow = Record<string, unknown>;
@@ -46,6 +47,12 @@ export class JsonlWriter<T extends JsonlRow = JsonlRow> {
       text = await readFile(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new FileNotFoundError(path, { cause: error });
+      // A new file: its folder may not exist yet (e.g. runs/ in a fresh checkout).
+      try {
+        await mkdir(dirname(path), { recursive: true });
+      } catch (cause) {
+        throw new FileNotFoundError(dirname(path), { cause });
+      }
     }
     const lines = text.split('\n');
     if (lines.at(-1) === '') lines.pop(); // the newline ending the last complete row

@@ -34,7 +34,7 @@ else {
 `;
 
 const logLines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-const BASE = ['hybrid', '--scores', scores, '--evaluator', 'command', '--pool-growth', '300', '--format', 'json'];
+const BASE = ['hybrid', '--scores', scores, '--evaluator', 'command', '--pool-growth', '300', '--format', 'json', '--cache', join(dir, 'nested', 'cache.jsonl')];
 
 beforeAll(() => {
   const table = loadNb201Table();
