@@ -19,7 +19,8 @@ import { MetricSource } from '../search/hybrid/metricSource.js';
 import type { MeanStd, RunSummary } from '../search/summary.js';
 import type { Evaluator } from '../search/types.js';
 import type { ScoreSettings } from './commands/score.js';
-import { choiceOption, intOption } from './options.js';
+import { DEVICES, engineDevice, type Device } from '../native/device.js';
+import { DEVICE_OPTION_HELP, choiceOption, intOption } from './options.js';
 import { formatTable } from './tableFormat.js';
 
 export const EVALUATORS = ['benchmark', 'command', 'train'] as const;
@@ -32,6 +33,7 @@ export interface EvaluatorOptions {
   command?: string;
   timeout?: number;
   onEvalError: 'skip' | 'stop';
+  device?: Device;
   /** train evaluator: CIFAR folder (default: the bundled sample), epochs, images used. */
   data?: string;
   trainEpochs?: number;
@@ -58,6 +60,7 @@ export function addEvaluatorOptions(cmd: Command): Command {
     .option('--data <dir>', 'train evaluator: CIFAR binary folder (default: the bundled 1,000-image sample), split half/half')
     .option('--train-epochs <E>', 'train evaluator: epochs per candidate (default 10)', intOption('--train-epochs', 1))
     .option('--train-images <N>', 'train evaluator: at most N images (train + validation halves)', intOption('--train-images', 2))
+    .option('--device <device>', DEVICE_OPTION_HELP, choiceOption('--device', DEVICES))
     .option('--on-eval-error <policy>', 'skip (record the failure, go on) | stop', choiceOption('--on-eval-error', ['skip', 'stop'] as const), 'skip');
 }
 
@@ -82,6 +85,7 @@ export interface RunOptions {
 }
 
 export function buildEvaluator(o: EvaluatorOptions): Evaluator {
+  engineDevice(o.device);
   if (o.evaluator === 'benchmark') {
     if (o.space !== 'nb201') throw new InvalidArgumentError('the benchmark evaluator knows NB201 only; use --evaluator command on DARTS');
     if (!isNb201Column(o.feedback)) throw new InvalidArgumentError(`--feedback must be a numeric NB201 column, got "${o.feedback}"`);

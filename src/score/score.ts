@@ -6,6 +6,7 @@
 import type { GraphSpec } from '../engine/graphSpec.js';
 import { Network, type DType } from '../engine/network.js';
 import { InvalidArgumentError } from '../errors.js';
+import { engineDevice, type Device } from '../native/device.js';
 import { importOnnx, readOnnxFile } from '../onnx/importOnnx.js';
 import {
   parseMetricList,
@@ -44,6 +45,8 @@ export interface ScoreOptions {
   /** Network options for space architectures (channels, cells, dataset, init). */
   architecture?: Omit<ArchitectureOptions, 'seed'>;
   signal?: AbortSignal;
+  /** auto | cpu | cuda (default HNAS_DEVICE, else auto): see engineDevice(); the engine runs on the CPU so far. */
+  device?: Device;
 }
 
 export interface ScoreResult {
@@ -90,6 +93,7 @@ async function resolveTarget(target: ScoreTarget, options: ScoreOptions): Promis
  */
 export async function score(target: ScoreTarget, options: ScoreOptions = {}): Promise<ScoreResult> {
   const start = performance.now();
+  engineDevice(options.device);
   const metrics = parseMetricList(typeof options.metrics === 'object' ? options.metrics.join(',') : (options.metrics ?? 'hnas'));
   const dtype = options.dtype ?? 'float32';
   const { spec, synflow } = await resolveTarget(target, options);

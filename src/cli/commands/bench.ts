@@ -21,12 +21,14 @@ import { sampleGenotypeUniform } from '../../spaces/darts/sampling.js';
 import { loadNb201Table, sampleNb201Indices } from '../../spaces/nb201/index.js';
 import { Rng } from '../../spaces/rng.js';
 import type { GraphSpec } from '../../engine/graphSpec.js';
-import { choiceOption, intOption } from '../options.js';
+import { DEVICES, engineDevice, type Device } from '../../native/device.js';
+import { DEVICE_OPTION_HELP, choiceOption, intOption } from '../options.js';
 
 /** Every metric except the exact per-sample ones (one backward per sample: minutes per architecture). */
 const DEFAULT_METRICS = Object.keys(METRICS).filter((id) => !METRICS[id as MetricId].needs.includes('theta_exact')).join(',');
 
 interface BenchOptions {
+  device?: Device;
   space: SpaceName;
   sample: number;
   seed: number;
@@ -197,7 +199,9 @@ export function benchCommand(): Command {
     .option('--threads <n>', 'native worker threads (default: all cores)', intOption('--threads', 1))
     .option('--peak', 'also measure the FMA peak and report % of it')
     .option('--format <format>', 'table | json', choiceOption('--format', ['table', 'json'] as const), 'table')
+    .option('--device <device>', DEVICE_OPTION_HELP, choiceOption('--device', DEVICES))
     .action(async (o: BenchOptions) => {
+      engineDevice(o.device);
       if (o.space === 'darts' && o.batch > 256) throw new InvalidArgumentError('--batch above 256 on DARTS networks needs tens of GiB');
       const progress = process.stderr.isTTY ? (row: BenchRow) => process.stderr.write(`  ${row.what}: ${row.archsPerSecond.toPrecision(3)} arch/s\n`) : undefined;
       const report = await runBench(o, progress);

@@ -25,7 +25,8 @@ import { formatGenotype, parseGenotype } from '../../spaces/darts/genotype.js';
 import { sampleGenotypeUniform } from '../../spaces/darts/sampling.js';
 import { loadNb201Table, sampleNb201Indices } from '../../spaces/nb201/index.js';
 import { Rng } from '../../spaces/rng.js';
-import { choiceOption, intOption } from '../options.js';
+import { DEVICES, engineDevice, type Device } from '../../native/device.js';
+import { DEVICE_OPTION_HELP, choiceOption, intOption } from '../options.js';
 import { Progress } from '../progress.js';
 
 export const SCORE_FORMATS = ['jsonl', 'table', 'json', 'csv'] as const;
@@ -72,6 +73,7 @@ export function scoreRowKey(row: Pick<ScoreRow, 'space' | 'arch' | 'settings' | 
 }
 
 interface ScoreOptions {
+  device?: Device;
   space: SpaceName;
   sample?: number;
   seed: number;
@@ -237,7 +239,9 @@ export function scoreCommand(): Command {
     .option('--input-shape <shape>', 'N,C,H,W or C,H,W of --input, checked against the model', parseInputShape)
     .option('-o, --out <file>', 'JSONL file to append rows to; rows already there are skipped')
     .option('--format <format>', `${SCORE_FORMATS.join(' | ')} (table/json/csv print to stdout at the end)`, choiceOption('--format', SCORE_FORMATS), 'jsonl')
+    .option('--device <device>', DEVICE_OPTION_HELP, choiceOption('--device', DEVICES))
     .action(async (archs: string[], o: ScoreOptions) => {
+      engineDevice(o.device);
       const metrics = parseMetricList(o.metrics);
       if (o.threads !== undefined) setNumThreads(o.threads);
       const jobs = resolveJobs(archs, o);

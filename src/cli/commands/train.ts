@@ -32,11 +32,13 @@ import { sampleRows, splitRows } from '../../train/data.js';
 import { allRows, loadCifarData } from '../../train/datasets.js';
 import { TRAIN_PRESET_NAMES, type TrainOptions, type TrainPresetName } from '../../train/options.js';
 import { Trainer, type EpochRecord, type TrainProgress } from '../../train/trainer.js';
-import { choiceOption, intOption } from '../options.js';
+import { DEVICES, engineDevice, type Device } from '../../native/device.js';
+import { DEVICE_OPTION_HELP, choiceOption, intOption } from '../options.js';
 import { formatDuration } from '../progress.js';
 import { interruptSignal } from '../searchSetup.js';
 
 interface TrainCliOptions {
+  device?: Device;
   space: SpaceName;
   out: string;
   data?: string;
@@ -128,7 +130,9 @@ export function trainCommand(): Command {
     .option('--resume', 'continue from the checkpoint')
     .option('--report <file>', 'JSON report (default <out without .onnx>.json)')
     .option('--svg <file>', 'learning curves as SVG (default <out without .onnx>.svg)')
+    .option('--device <device>', DEVICE_OPTION_HELP, choiceOption('--device', DEVICES))
     .action(async (arch: string, o: TrainCliOptions) => {
+      engineDevice(o.device);
       await runTrain(arch, o);
     });
 }
