@@ -21,21 +21,10 @@
 import { Network, type BnMode } from '../../src/engine/network.js';
 import type { GraphSpec } from '../../src/engine/graphSpec.js';
 import { type GraphBuilder, type KinkSite, Rng } from './singleOpGraph.js';
+import { meanCrossEntropy } from '../../src/train/evaluate.js';
 
-/** Mean cross-entropy of [N][K] logits, log-sum-exp with the max subtracted. */
-export function meanCrossEntropy(logits: ArrayLike<number>, labels: Int32Array): number {
-  const n = labels.length;
-  const k = logits.length / n;
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    let m = -Infinity;
-    for (let j = 0; j < k; j++) m = Math.max(m, logits[i * k + j]);
-    let s = 0;
-    for (let j = 0; j < k; j++) s += Math.exp(logits[i * k + j] - m);
-    total += m + Math.log(s) - logits[i * k + labels[i]];
-  }
-  return total / n;
-}
+/** The library's float64 mean cross-entropy (log-sum-exp with the max subtracted): an independent JS route to the engine's loss. */
+export { meanCrossEntropy };
 
 /** n values spread evenly over [-scale, scale] in random order, jittered: pairwise gaps ≥ 1.2·scale/n. */
 export function spreadValues(rng: Rng, n: number, scale = 2): Float64Array {
