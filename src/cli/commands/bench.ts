@@ -23,6 +23,7 @@ import { Rng } from '../../spaces/rng.js';
 import type { GraphSpec } from '../../engine/graphSpec.js';
 import { DEVICES, engineDevice, type Device } from '../../native/device.js';
 import { DEVICE_OPTION_HELP, choiceOption, intOption } from '../options.js';
+import { formatTable } from '../tableFormat.js';
 
 /** Every metric except the exact per-sample ones (one backward per sample: minutes per architecture). */
 const DEFAULT_METRICS = Object.keys(METRICS).filter((id) => !METRICS[id as MetricId].needs.includes('theta_exact')).join(',');
@@ -163,7 +164,7 @@ export async function runBench(o: BenchOptions, onRow?: (row: BenchRow) => void)
   return report;
 }
 
-function formatTable(r: BenchReport): string {
+function formatReport(r: BenchReport): string {
   const s = r.settings;
   const lines = [
     `hnas bench: ${s.architectures.length} ${s.space} architectures, batch ${s.batch}, ${s.dtype}, ${s.threads} threads, device ${s.device}`,
@@ -181,8 +182,7 @@ function formatTable(r: BenchReport): string {
     ...(r.peakGflops ? [row.percentOfPeak === undefined ? '-' : row.percentOfPeak.toFixed(0)] : []),
     row.needs.join('+') || '(none)',
   ]);
-  const widths = header.map((h, c) => Math.max(h.length, ...body.map((b) => b[c].length)));
-  lines.push(...[header, ...body].map((cells) => cells.map((v, c) => v.padEnd(widths[c])).join('  ').trimEnd()));
+  lines.push(formatTable(header, body));
   lines.push('', 'GFLOP/s counts the dense arithmetic of the native passes (src/bench/flopModel.ts); element-wise passes are not counted.');
   return lines.join('\n');
 }
@@ -205,6 +205,6 @@ export function benchCommand(): Command {
       if (o.space === 'darts' && o.batch > 256) throw new InvalidArgumentError('--batch above 256 on DARTS networks needs tens of GiB');
       const progress = process.stderr.isTTY ? (row: BenchRow) => process.stderr.write(`  ${row.what}: ${row.archsPerSecond.toPrecision(3)} arch/s\n`) : undefined;
       const report = await runBench(o, progress);
-      console.log(o.format === 'json' ? JSON.stringify(report, null, 2) : formatTable(report));
+      console.log(o.format === 'json' ? JSON.stringify(report, null, 2) : formatReport(report));
     });
 }

@@ -19,7 +19,7 @@ import { parseMetricList, type MetricError, type MetricId, type ProbeBatch } fro
 import { setNumThreads } from '../../native/buildInfo.js';
 import { readOnnxFile } from '../../onnx/importOnnx.js';
 import { loadProbeBatch, parseInputShape, readRawBatch, type DataSource } from '../../score/probeBatch.js';
-import { score, type ScoreTarget } from '../../score/score.js';
+import { score, type ScoreResult, type ScoreTarget } from '../../score/score.js';
 import { SPACES, buildArchitecture, type SpaceName } from '../../spaces/architecture.js';
 import { formatGenotype, parseGenotype } from '../../spaces/darts/genotype.js';
 import { sampleGenotypeUniform } from '../../spaces/darts/sampling.js';
@@ -27,6 +27,7 @@ import { loadNb201Table, sampleNb201Indices } from '../../spaces/nb201/index.js'
 import { Rng } from '../../spaces/rng.js';
 import { DEVICES, engineDevice, type Device } from '../../native/device.js';
 import { DEVICE_OPTION_HELP, choiceOption, intOption } from '../options.js';
+import { formatCsv, formatTable } from '../tableFormat.js';
 import { Progress } from '../progress.js';
 
 export const SCORE_FORMATS = ['jsonl', 'table', 'json', 'csv'] as const;
@@ -185,6 +186,11 @@ async function scoreOne(job: Job, batch: ProbeBatch, metrics: MetricId[], settin
     dtype: settings.dtype,
     architecture: { channels: settings.channels, cells: settings.cells },
   });
+  return toScoreRow(job, result, settings);
+}
+
+/** The JSONL row of one scored architecture (also what the hybrid search's on-demand cache appends). */
+export function toScoreRow(job: { space: ScoreRowSpace; arch: string; index?: number }, result: ScoreResult, settings: ScoreSettings): ScoreRow {
   const has = (o: object): boolean => Object.keys(o).length > 0;
   return {
     space: job.space,
@@ -199,19 +205,11 @@ async function scoreOne(job: Job, batch: ProbeBatch, metrics: MetricId[], settin
   };
 }
 
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 function formatRows(rows: ScoreRow[], metrics: MetricId[], format: Exclude<ScoreFormat, 'jsonl'>): string {
   if (format === 'json') return JSON.stringify(rows, null, 2);
   const header = ['space', 'arch', 'index', ...metrics, 'seconds'];
   const body = rows.map((r) => [r.space, r.arch, r.index ?? '', ...metrics.map((m) => r.metrics[m] ?? ''), r.seconds.toFixed(3)]);
-  if (format === 'csv') return [header, ...body].map((line) => line.map(csvCell).join(',')).join('\n');
-  const cells = body.map((line) => line.map((v) => (typeof v === 'number' && !Number.isInteger(v) ? v.toPrecision(6) : String(v))));
-  const widths = header.map((h, c) => Math.max(h.length, ...cells.map((line) => line[c].length)));
-  return [header, ...cells].map((line) => line.map((v, c) => v.padEnd(widths[c])).join('  ').trimEnd()).join('\n');
+  return format === 'csv' ? formatCsv(header, body) : formatTable(header, body);
 }
 
 export function scoreCommand(): Command {

@@ -8,9 +8,9 @@
  * `--unique` (one cell per class) serves every cell of the class.
  */
 import { JsonlWriter } from '../../io/jsonlWriter.js';
-import { scoreRowKey, type ScoreRow, type ScoreSettings } from '../../cli/commands/score.js';
+import { scoreRowKey, toScoreRow, type ScoreRow, type ScoreSettings } from '../../cli/commands/score.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { isMetricId, type MetricError } from '../../metrics/index.js';
+import { isMetricId } from '../../metrics/index.js';
 import { readScoreFiles, type ScoreRecord } from '../../score/scoreFile.js';
 import { score } from '../../score/score.js';
 import type { ProbeBatch } from '../../metrics/index.js';
@@ -144,17 +144,7 @@ export class MetricSource {
         dtype: this.#settings.dtype,
         architecture: { ...(channels !== undefined ? { channels } : {}), ...(cells !== undefined ? { cells } : {}) },
       });
-      const row: ScoreRow = {
-        space: c.space,
-        arch: c.arch,
-        ...(c.index !== undefined ? { index: c.index } : {}),
-        metrics: result.metrics as Record<string, number | null>,
-        ...(Object.keys(result.errors).length ? { errors: result.errors as Record<string, MetricError> } : {}),
-        ...(Object.keys(result.extras).length ? { extras: result.extras as Record<string, Record<string, number | boolean>> } : {}),
-        timings: result.timings as Record<string, number>,
-        seconds: result.seconds,
-        settings: this.#settings,
-      };
+      const row = toScoreRow(c, result, this.#settings);
       await this.#cache.append(row);
       this.#add(row);
       this.computed++;
