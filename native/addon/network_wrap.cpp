@@ -1,4 +1,5 @@
 #include "addon/network_wrap.h"
+#include <cmath>
 
 #include "addon/convert.h"
 #include "addon/task_worker.h"
@@ -361,7 +362,7 @@ Napi::Value NetworkWrap::ForwardT(const Napi::CallbackInfo& info, std::shared_pt
       [=](Napi::Env env) { return to_typed_array(env, *out); });
 }
 
-// gradient(input, labels, n, {bn, objective, inputGrad, labelSmoothing, updateRunning,
+// gradient(input, labels, n, {bn, objective, inputGrad, labelSmoothing, updateRunning, heads,
 //   sampleScales: {tensors: string[], factors: Float32Array|Float64Array [tensors][N]}})
 //   -> Promise<{loss, logits, grad, inputGrad?}>
 template <typename T>
@@ -382,6 +383,30 @@ Napi::Value NetworkWrap::GradientT(const Napi::CallbackInfo& info, std::shared_p
     const double eps = ls.As<Napi::Number>().DoubleValue();
     if (!(eps >= 0 && eps < 1)) throw Napi::RangeError::New(env, "option \"labelSmoothing\" must lie in [0, 1)");
     req->label_smoothing = eps;
+  }
+  Napi::Value hs = o.Get("heads");
+  if (!hs.IsUndefined()) {
+    if (!hs.IsArray()) throw Napi::TypeError::New(env, "option \"heads\" must be an array of {offset, count, weight}");
+    const Napi::Array arr = hs.As<Napi::Array>();
+    for (uint32_t h = 0; h < arr.Length(); ++h) {
+      const Napi::Value item = arr.Get(h);
+      if (!item.IsObject()) throw Napi::TypeError::New(env, "option \"heads\": each head must be an object {offset, count, weight}");
+      const Napi::Object ho = item.As<Napi::Object>();
+      auto field = [&](const char* name) {
+        const Napi::Value v = ho.Get(name);
+        if (!v.IsNumber())
+          throw Napi::TypeError::New(env, std::string("option \"heads\": head ") + std::to_string(h) + " needs a number \"" + name + "\"");
+        return v.As<Napi::Number>().DoubleValue();
+      };
+      LossHead head;
+      const double offset = field("offset"), count = field("count");
+      if (!(offset >= 0 && offset == std::floor(offset) && count >= 1 && count == std::floor(count) && offset + count < 1e9))
+        throw Napi::RangeError::New(env, "option \"heads\": head " + std::to_string(h) + " needs integer offset ≥ 0 and count ≥ 1");
+      head.offset = static_cast<int64_t>(offset);
+      head.count = static_cast<int64_t>(count);
+      head.weight = field("weight");
+      req->heads.push_back(head);
+    }
   }
   Napi::Value sc = o.Get("sampleScales");
   if (!sc.IsUndefined()) {

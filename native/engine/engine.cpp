@@ -32,19 +32,23 @@ PoolVector<primal_t<S>> logits_nk(const Tensor<S>& out) {
 
 // ---- cross-entropy --------------------------------------------------------
 
-// ∂CE(f(x_i), q_i)/∂f(x_i) = softmax(f(x_i)) − q_i with the targets
-// q_i = (1 − ε)·onehot(y_i) + ε/K (ε = 0: the plain one-hot), for any scalar
-// (Dual included: the tangent flows through exp and the normalisation).
+// ∂CE(f(x_i), q_i)/∂f(x_i) = softmax(f(x_i)) − q_i over the output columns
+// [c0, c0 + k) with the targets q_i = (1 − ε)·onehot(y_i) + ε/k (ε = 0: the
+// plain one-hot), for any scalar (Dual included: the tangent flows through
+// exp and the normalisation). k = 0: every column.
 template <typename S>
-std::vector<S> ce_gradient(const Tensor<S>& out, const int32_t* labels, int64_t i, double smoothing = 0) {
+std::vector<S> ce_gradient(const Tensor<S>& out, const int32_t* labels, int64_t i, double smoothing = 0,
+                           int64_t c0 = 0, int64_t k = 0) {
   using P = primal_t<S>;
-  const int64_t k = out.shape.c, n = out.shape.n;
-  P mx = primal(out.data[i]);
-  for (int64_t c = 1; c < k; ++c) mx = std::max(mx, primal(out.data[c * n + i]));
+  const int64_t n = out.shape.n;
+  if (k == 0) k = out.shape.c - c0;
+  const S* f = out.data.data() + c0 * n;
+  P mx = primal(f[i]);
+  for (int64_t c = 1; c < k; ++c) mx = std::max(mx, primal(f[c * n + i]));
   std::vector<S> e(static_cast<size_t>(k));
   S z(0);
   for (int64_t c = 0; c < k; ++c) {
-    e[c] = exp(out.data[c * n + i] - S(mx));
+    e[c] = exp(f[c * n + i] - S(mx));
     z += e[c];
   }
   const double off = smoothing / double(k), on = 1 - smoothing + off;
@@ -52,39 +56,64 @@ std::vector<S> ce_gradient(const Tensor<S>& out, const int32_t* labels, int64_t 
   return e;
 }
 
-// Mean over the batch of −Σ_k q_k log softmax(f)_k = lse(f) − Σ_k q_k f_k, in double.
+// Mean over the batch of −Σ_k q_k log softmax(f)_k = lse(f) − Σ_k q_k f_k over
+// the columns [c0, c0 + k) (k = 0: every column), in double.
 template <typename S>
-double mean_ce_loss(const Tensor<S>& out, const int32_t* labels, double smoothing = 0) {
-  const int64_t k = out.shape.c, n = out.shape.n;
+double mean_ce_loss(const Tensor<S>& out, const int32_t* labels, double smoothing = 0, int64_t c0 = 0,
+                    int64_t k = 0) {
+  const int64_t n = out.shape.n;
+  if (k == 0) k = out.shape.c - c0;
+  const S* f = out.data.data() + c0 * n;
   const double off = smoothing / double(k), on = 1 - smoothing + off;
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {
-    double mx = primal(out.data[i]);
-    for (int64_t c = 1; c < k; ++c) mx = std::max(mx, double(primal(out.data[c * n + i])));
+    double mx = primal(f[i]);
+    for (int64_t c = 1; c < k; ++c) mx = std::max(mx, double(primal(f[c * n + i])));
     double z = 0, target = 0;
     for (int64_t c = 0; c < k; ++c) {
-      const double f = double(primal(out.data[c * n + i]));
-      z += std::exp(f - mx);
-      target += (c == labels[i] ? on : off) * f;
+      const double x = double(primal(f[c * n + i]));
+      z += std::exp(x - mx);
+      target += (c == labels[i] ? on : off) * x;
     }
     total += std::log(z) + mx - target;
   }
   return total / double(n);
 }
 
+// Σ_h weight_h · mean CE of head h (no heads: the plain mean CE).
+template <typename S>
+double mean_heads_loss(const Tensor<S>& out, const int32_t* labels, double smoothing,
+                       const std::vector<LossHead>& heads) {
+  if (heads.empty()) return mean_ce_loss(out, labels, smoothing);
+  double total = 0;
+  for (const LossHead& h : heads) total += h.weight * mean_ce_loss(out, labels, smoothing, h.offset, h.count);
+  return total;
+}
+
 // The selected outputs' weights for sample i: v_k with f = Σ_k v_k f_k(x_i).
 template <typename S>
 std::vector<S> output_weights(OutputSelect sel, const Tensor<S>& out, const int32_t* labels, int64_t i,
-                              double smoothing = 0) {
+                              double smoothing = 0, const std::vector<LossHead>* heads = nullptr) {
   using P = primal_t<S>;
   const int64_t k = out.shape.c;
   std::vector<S> v(static_cast<size_t>(k), S(0));
+  // The loss gradient: one head over every output, or the weighted heads.
+  auto loss_weights = [&]() {
+    if (!heads || heads->empty()) {
+      v = ce_gradient(out, labels, i, smoothing);
+      return;
+    }
+    for (const LossHead& h : *heads) {
+      const std::vector<S> g = ce_gradient(out, labels, i, smoothing, h.offset, h.count);
+      for (int64_t c = 0; c < h.count; ++c) v[h.offset + c] += S(P(h.weight)) * g[c];
+    }
+  };
   switch (sel) {
     case OutputSelect::kTrueClass: v[labels[i]] = S(P(1)); break;
     case OutputSelect::kSum: std::fill(v.begin(), v.end(), S(P(1))); break;
-    case OutputSelect::kLoss: v = ce_gradient(out, labels, i, smoothing); break;
+    case OutputSelect::kLoss: loss_weights(); break;
     case OutputSelect::kMeanLoss:
-      v = ce_gradient(out, labels, i, smoothing);
+      loss_weights();
       for (S& x : v) x = x / S(P(out.shape.n));
       break;
     case OutputSelect::kAll: fail(ErrorCode::kInternal, "output_weights: kAll has no single row");
@@ -95,7 +124,8 @@ std::vector<S> output_weights(OutputSelect sel, const Tensor<S>& out, const int3
 // Cotangent with one copy per class (kAll) or a single copy, every sample set:
 // what one backward of the summed outputs needs.
 template <typename S>
-Tensor<S> summed_cotangent(OutputSelect sel, const Tensor<S>& out, const int32_t* labels, double smoothing = 0) {
+Tensor<S> summed_cotangent(OutputSelect sel, const Tensor<S>& out, const int32_t* labels, double smoothing = 0,
+                           const std::vector<LossHead>* heads = nullptr) {
   using P = primal_t<S>;
   const int64_t k = out.shape.c, n = out.shape.n;
   const int64_t copies = sel == OutputSelect::kAll ? k : 1;
@@ -104,7 +134,7 @@ Tensor<S> summed_cotangent(OutputSelect sel, const Tensor<S>& out, const int32_t
     if (sel == OutputSelect::kAll) {
       for (int64_t b = 0; b < k; ++b) cot.data[b * copies * n + b * n + i] = S(P(1));
     } else {
-      const std::vector<S> v = output_weights(sel, out, labels, i, smoothing);
+      const std::vector<S> v = output_weights(sel, out, labels, i, smoothing, heads);
       for (int64_t c = 0; c < k; ++c) cot.data[c * n + i] = v[c];
     }
   }
@@ -406,18 +436,36 @@ GradientResult<T> Engine<T>::gradient(const T* input, const int32_t* labels, int
              "gradient: running statistics are updated from batch statistics: updateRunning needs bn \"train\"");
   check_batch(input, labels, n);
   const Graph& g = *graph_;
+  if (!req.heads.empty()) {
+    HNAS_CHECK(req.objective == OutputSelect::kLoss || req.objective == OutputSelect::kMeanLoss, kInvalidArgument,
+               "gradient: loss heads apply to the loss objectives (mean_loss, loss) only");
+    const int64_t k = g.num_classes();
+    for (size_t h = 0; h < req.heads.size(); ++h) {
+      const LossHead& head = req.heads[h];
+      const std::string where = "gradient: loss head " + std::to_string(h);
+      HNAS_CHECK(head.offset >= 0 && head.count > 0 && head.offset + head.count <= k, kInvalidArgument,
+                 where + " covers outputs [" + std::to_string(head.offset) + ", " +
+                     std::to_string(head.offset + head.count) + "), outside the network's " + std::to_string(k));
+      HNAS_CHECK(std::isfinite(head.weight) && head.weight >= 0, kInvalidArgument,
+                 where + ": the weight must be finite and ≥ 0, got " + std::to_string(head.weight));
+      for (int64_t i = 0; i < n; ++i)
+        HNAS_CHECK(labels[i] < head.count, kInvalidArgument,
+                   where + ": label " + std::to_string(labels[i]) + " of sample " + std::to_string(i) +
+                       " is outside its " + std::to_string(head.count) + " classes");
+    }
+  }
   ForwardState<T> st;
   run_forward(g, params_.data(), input, n, req.bn, st, req.update_running ? params_.data() : nullptr, &req.scales);
   const Tensor<T>& out = st.values[g.output_value()];
   GradientResult<T> r;
-  r.loss = mean_ce_loss(out, labels, req.label_smoothing);
+  r.loss = mean_heads_loss(out, labels, req.label_smoothing, req.heads);
   r.logits = logits_nk(out);
   std::vector<bool> wanted(g.params().size());
   for (size_t p = 0; p < wanted.size(); ++p) wanted[p] = g.params()[p].trainable();
   FullGradSink<T> sink(g, wanted, 1);
   BackwardOptions opt;
   opt.input_grad = req.input_grad;
-  Tensor<T> dx = backward_pass(g, params_.data(), st, summed_cotangent(req.objective, out, labels, req.label_smoothing),
+  Tensor<T> dx = backward_pass(g, params_.data(), st, summed_cotangent(req.objective, out, labels, req.label_smoothing, &req.heads),
                                opt, sink);
   r.grad = std::move(sink.data());
   if (req.input_grad) {

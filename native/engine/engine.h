@@ -36,6 +36,16 @@ struct GradientResult {
   PoolVector<T> input_grad;   // [N][C][H][W] when asked for
 };
 
+// One term of a multi-head loss: the cross-entropy of the output columns
+// [offset, offset + count) against the labels, times weight. DARTS' training
+// with an auxiliary head is {0, K, 1} + {K, K, 0.4} on the concatenated
+// logits [main | auxiliary].
+struct LossHead {
+  int64_t offset = 0;
+  int64_t count = 0;
+  double weight = 1;
+};
+
 // One gradient request. The training step is this with the loss objective,
 // label smoothing, running-statistics update and drop-path scales: one
 // forward and one backward pass.
@@ -50,6 +60,9 @@ struct GradientRequest {
   // Update BN running statistics from this batch (kTrain only), in place.
   bool update_running = false;
   SampleScales scales;  // per-sample factors on chosen values (drop-path)
+  // The loss objectives over several heads (kLoss / kMeanLoss only): loss =
+  // Σ_h weight_h · CE(head h). Empty: one head over every output, weight 1.
+  std::vector<LossHead> heads;
 };
 
 struct JacobianRequest {

@@ -152,6 +152,21 @@ export interface GradientOptions extends BatchOptions {
   updateRunning?: boolean;
   /** Per-sample factors on chosen tensors (drop-path). */
   sampleScales?: SampleScales;
+  /**
+   * A loss over several output heads (loss objectives only): Σ_h weight_h ·
+   * CE(outputs [offset, offset + count)) against the labels. DARTS' training
+   * with the auxiliary head is `[{offset: 0, count: K, weight: 1}, {offset: K,
+   * count: K, weight: 0.4}]` on its [main | auxiliary] logits. Default: one
+   * head over every output.
+   */
+  heads?: readonly LossHead[];
+}
+
+/** One term of a multi-head loss (GradientOptions.heads). */
+export interface LossHead {
+  offset: number;
+  count: number;
+  weight: number;
 }
 
 /** What the addon's gradient() takes; binding.ts declares the older subset. */
@@ -162,6 +177,7 @@ interface RawGradientOptions {
   labelSmoothing: number;
   updateRunning: boolean;
   sampleScales?: { tensors: string[]; factors: Float32Array | Float64Array };
+  heads?: LossHead[];
 }
 
 const KIND_NAMES: readonly ParamKind[] = [
@@ -344,6 +360,7 @@ export class Network {
       throw new InvalidArgumentError(`${this.name}: updateRunning needs bn "train" (running statistics come from batch statistics)`);
     }
     const raw: RawGradientOptions = { bn, objective, inputGrad: options.inputGrad ?? false, labelSmoothing, updateRunning };
+    if (options.heads !== undefined) raw.heads = this.#checkHeads(options.heads, objective, labels);
     const scales = options.sampleScales;
     if (scales !== undefined && scales.tensors.length > 0) {
       const seen = new Set<string>();
@@ -461,6 +478,33 @@ export class Network {
       );
     }
     return input.length / per;
+  }
+
+  #checkHeads(heads: readonly LossHead[], objective: string, labels: Int32Array): LossHead[] {
+    if (!Array.isArray(heads) || heads.length === 0) {
+      throw new InvalidArgumentError(`${this.name}: heads must be a non-empty array of {offset, count, weight}`);
+    }
+    if (objective !== 'mean_loss' && objective !== 'loss') {
+      throw new InvalidArgumentError(`${this.name}: loss heads apply to the loss objectives (mean_loss, loss), not "${objective}"`);
+    }
+    const k = this.numClasses;
+    return heads.map((h, i) => {
+      const { offset, count, weight } = h ?? ({} as LossHead);
+      if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 1 || offset + count > k) {
+        throw new InvalidArgumentError(
+          `${this.name}: loss head ${i} must cover whole outputs inside [0, ${k}), got offset ${String(offset)}, count ${String(count)}`,
+        );
+      }
+      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
+        throw new InvalidArgumentError(`${this.name}: loss head ${i} needs a finite weight ≥ 0, got ${String(weight)}`);
+      }
+      for (let s = 0; s < labels.length; s++) {
+        if (labels[s] >= count) {
+          throw new InvalidArgumentError(`${this.name}: label ${labels[s]} of sample ${s} is outside loss head ${i}'s ${count} classes`);
+        }
+      }
+      return { offset, count, weight };
+    });
   }
 
   #checkLabels(labels: Int32Array, n: number): void {

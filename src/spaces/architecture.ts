@@ -36,6 +36,8 @@ export interface ArchitectureOptions {
   /** Initialisation seed (default 0) and scheme (default pytorch). */
   seed?: number;
   init?: InitScheme;
+  /** DARTS only: build the training-only auxiliary head (output [main | auxiliary] logits). Default false. */
+  auxiliary?: boolean;
 }
 
 export function checkSpace(space: string): SpaceName {
@@ -56,6 +58,7 @@ export function buildArchitecture(space: SpaceName, arch: string, options: Archi
   const inputSize = options.inputSize ?? preset.inputSize;
   switch (checkSpace(space)) {
     case 'nb201': {
+      if (options.auxiliary) throw new InvalidArgumentError('an auxiliary head exists for DARTS networks only, not nb201');
       const text = arch.trim();
       const cell = /^\d+$/.test(text) ? parseNb201(loadNb201Table().archAt(Number(text))) : parseNb201(text);
       return buildNb201Network(cell, {
@@ -78,6 +81,7 @@ export function buildArchitecture(space: SpaceName, arch: string, options: Archi
         inputSize,
         seed: options.seed,
         init: options.init,
+        auxiliary: options.auxiliary,
       });
   }
 }

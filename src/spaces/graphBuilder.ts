@@ -112,10 +112,11 @@ export class GraphBuilder {
     return acc;
   }
 
+  /** Concatenation along channels (rank-4) or features (rank-2). */
   concat(scope: string, xs: string[]): string {
-    const [, h, w] = this.shape(xs[0]);
+    const [, ...spatial] = this.shape(xs[0]);
     const c = xs.reduce((s, x) => s + this.shape(x)[0], 0);
-    return this.#add('concat', scope, xs, { axis: 1 }, [c, h, w]);
+    return this.#add('concat', scope, xs, { axis: 1 }, [c, ...spatial]);
   }
 
   slice(scope: string, x: string, starts: [number, number], ends: [number, number], steps: [number, number] = [1, 1]): string {

@@ -33,6 +33,39 @@ export function specWithParams(spec: GraphSpec, net: Network, values: FloatArray
   return { ...spec, params };
 }
 
+/**
+ * A copy of `spec` whose parameters take their values by name from the
+ * network's parameter vector: the evaluation network of a network trained
+ * with extra (training-only) parameters, such as DARTS' auxiliary head. Every
+ * parameter of `spec` must exist in the network with the same size.
+ */
+export function specWithParamsByName(spec: GraphSpec, net: Network, values: FloatArray): GraphSpec {
+  if (values.length !== net.totalParamSize) {
+    throw new ShapeMismatchError(`specWithParamsByName: ${values.length} values for ${net.totalParamSize} parameters`);
+  }
+  const byName = new Map(net.params.map((p) => [p.name, p]));
+  const params: ParamSpec[] = spec.params.map((p) => {
+    const info = byName.get(p.name);
+    if (!info) throw new ShapeMismatchError(`specWithParamsByName: the network has no parameter "${p.name}"`);
+    if (info.size !== p.data.length) {
+      throw new ShapeMismatchError(`specWithParamsByName: "${p.name}" has ${p.data.length} values in the spec and ${info.size} in the network`);
+    }
+    const data = values instanceof Float64Array ? new Float64Array(info.size) : new Float32Array(info.size);
+    data.set(values.subarray(info.offset, info.offset + info.size));
+    return { ...p, shape: [...p.shape], data };
+  });
+  return { ...spec, params };
+}
+
+/** The first `k` columns of [n][K] logits (the main head of [main | auxiliary] logits). */
+export function mainLogits(logits: ArrayLike<number>, n: number, k: number): Float64Array {
+  const width = logits.length / n;
+  if (!Number.isInteger(width) || width < k) throw new ShapeMismatchError(`mainLogits: ${logits.length} logits for ${n} samples of at least ${k}`);
+  const out = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) out[i * k + j] = logits[i * width + j];
+  return out;
+}
+
 /** Top-1 accuracy in percent of [n][k] logits. */
 export function accuracyOf(logits: ArrayLike<number>, labels: Int32Array): number {
   if (labels.length === 0) throw new InvalidArgumentError('accuracyOf: no samples');

@@ -34,6 +34,8 @@ export {
   nativeLogits,
   ortLogits,
   specWithParams,
+  specWithParamsByName,
+  mainLogits,
   type EvalSet,
   type LogitComparison,
   type TrainedEvaluation,

@@ -6,12 +6,12 @@
  *    crop + flip, no clipping.
  *  - `darts`: DARTS' evaluation training (train.py): SGD lr 0.025, momentum
  *    0.9, weight decay 3e-4, batch 96, cosine to 0 per epoch, 600 epochs,
- *    gradient clip 5, drop-path 0.2 (rising linearly), cutout 16 — without
- *    the auxiliary head (not built: see docs/training.md).
+ *    gradient clip 5, drop-path 0.2 (rising linearly), cutout 16, auxiliary
+ *    head with loss weight 0.4.
  *  - `search`: the short training of the hybrid search's train evaluator,
  *    from the HNAS paper's DARTS-space search: 10 epochs, SGD lr 0.1 cosine
  *    to 5e-3 per epoch, momentum 0.9, weight decay 3e-4, clip 5, drop-path
- *    0 → 0.2, batch 64, crop + flip.
+ *    0 → 0.2, batch 64, crop + flip, no auxiliary head.
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { SchedulePer } from './schedule.js';
@@ -35,6 +35,11 @@ export interface TrainOptions {
   gradClip: number | null;
   /** Label smoothing ε of the cross-entropy. */
   labelSmoothing: number;
+  /**
+   * Weight of DARTS' auxiliary-head loss (loss = CE(main) + w·CE(auxiliary));
+   * 0 trains without the head. DARTS networks only.
+   */
+  auxiliaryWeight: number;
   /** Final drop-path probability (DARTS cells only); epoch e uses dropPath·e/epochs. */
   dropPath: number;
   /** Random crop with 4-pixel padding. */
@@ -52,7 +57,7 @@ export interface TrainOptions {
 export type TrainPresetName = 'nb201' | 'darts' | 'search';
 export const TRAIN_PRESET_NAMES: readonly TrainPresetName[] = ['nb201', 'darts', 'search'];
 
-const COMMON = { warmupEpochs: 0, labelSmoothing: 0, crop: true, flip: true, dropLast: false, seed: 0 } as const;
+const COMMON = { warmupEpochs: 0, labelSmoothing: 0, crop: true, flip: true, dropLast: false, seed: 0, auxiliaryWeight: 0 } as const;
 
 export const TRAIN_PRESETS: Readonly<Record<TrainPresetName, Readonly<TrainOptions>>> = Object.freeze({
   nb201: Object.freeze({
@@ -63,7 +68,7 @@ export const TRAIN_PRESETS: Readonly<Record<TrainPresetName, Readonly<TrainOptio
   darts: Object.freeze({
     ...COMMON,
     epochs: 600, batchSize: 96, lr: 0.025, lrMin: 0, schedule: 'epoch', momentum: 0.9, nesterov: false,
-    weightDecay: 3e-4, gradClip: 5, dropPath: 0.2, cutout: 16,
+    weightDecay: 3e-4, gradClip: 5, dropPath: 0.2, cutout: 16, auxiliaryWeight: 0.4,
   }),
   search: Object.freeze({
     ...COMMON,
@@ -106,6 +111,7 @@ export function resolveTrainOptions(overrides: Partial<TrainOptions> = {}, prese
   num('weightDecay', (v) => v >= 0, 'a number ≥ 0');
   if (o.gradClip !== null) num('gradClip', (v) => v > 0, 'a number > 0 (or null: no clipping)');
   num('labelSmoothing', (v) => v >= 0 && v < 1, 'a number in [0, 1)');
+  num('auxiliaryWeight', (v) => v >= 0, 'a number ≥ 0');
   num('dropPath', (v) => v >= 0 && v < 1, 'a number in [0, 1)');
   bool('crop');
   bool('flip');

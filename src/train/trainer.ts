@@ -10,6 +10,12 @@
  * the next batch is shuffled, augmented and normalised on the main thread,
  * so the engine's threads (one per core) are never kept waiting for data.
  *
+ * With `auxiliaryWeight` > 0 (DARTS) the trained network carries the
+ * auxiliary head and outputs [main | auxiliary] logits; the loss is
+ * CE(main) + w·CE(auxiliary) (loss heads of the native gradient), accuracy
+ * is the main head's, and evaluation, validation and export use `evalSpec`,
+ * the network without the head, whose parameters are taken by name.
+ *
  * Checkpoints (src/train/checkpoint.ts) are written atomically after every
  * epoch: parameters (running statistics included), the momentum buffer, the
  * epoch count, the per-epoch history and the random state. All randomness of
@@ -23,14 +29,25 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 import type { GraphSpec } from '../engine/graphSpec.js';
-import { Network, type DType, type FloatArray } from '../engine/network.js';
+import { Network, type DType, type FloatArray, type LossHead } from '../engine/network.js';
 import { AbortedError, DataFormatError, InvalidArgumentError, NonFiniteError } from '../errors.js';
 import { CIFAR10_STATS, type CifarSet, type NormaliseStats } from '../io/cifar.js';
 import { buildInfo } from '../native/buildInfo.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { BatchPlan, STREAM_DROP_PATH, epochRng, type TrainBatch } from './data.js';
 import { dartsDropPathTensors, drawDropPathFactors, dropPathProbability } from './dropPath.js';
-import { accuracyOf, correctCount, evaluateTrained, meanCrossEntropy, nativeLogits, specWithParams, type EvalSet, type TrainedEvaluation } from './evaluate.js';
+import {
+  accuracyOf,
+  correctCount,
+  evaluateTrained,
+  mainLogits,
+  meanCrossEntropy,
+  nativeLogits,
+  specWithParams,
+  specWithParamsByName,
+  type EvalSet,
+  type TrainedEvaluation,
+} from './evaluate.js';
 import { resolveTrainOptions, type TrainOptions, type TrainPresetName } from './options.js';
 import { LrSchedule } from './schedule.js';
 import { Sgd } from './sgd.js';
@@ -44,7 +61,14 @@ export interface TrainingData {
 }
 
 export interface TrainerConfig {
+  /** The network trained (with the auxiliary head when options.auxiliaryWeight > 0). */
   spec: GraphSpec;
+  /**
+   * The network evaluated and exported: `spec` without its training-only
+   * parts (the auxiliary head), parameters matched by name. Required with
+   * auxiliaryWeight > 0; default `spec`.
+   */
+  evalSpec?: GraphSpec;
   /** Used in messages; default "network". */
   name?: string;
   /** Default float32. */
@@ -143,7 +167,13 @@ function engineInfo(): { threads: number; gemmKernel: string } {
 
 export class Trainer {
   readonly spec: GraphSpec;
+  /** The network evaluated and exported (`spec` without training-only parts). */
+  readonly evalSpec: GraphSpec;
   readonly network: Network;
+  /** Classes of the main head (the first outputs of the trained network). */
+  readonly numClasses: number;
+  /** The loss heads when training with the auxiliary head. */
+  readonly heads: readonly LossHead[] | undefined;
   readonly options: Readonly<TrainOptions>;
   readonly plan: BatchPlan;
   readonly schedule: LrSchedule;
@@ -177,6 +207,28 @@ export class Trainer {
       per: o.schedule,
     });
     this.network = Network.create(config.spec, { dtype: config.dtype ?? 'float32', name: config.name ?? 'network' });
+    this.evalSpec = config.evalSpec ?? config.spec;
+    const evalClasses = this.evalSpec.output.shape[0];
+    if (o.auxiliaryWeight > 0) {
+      if (config.evalSpec === undefined || this.network.numClasses !== 2 * evalClasses) {
+        this.network.dispose();
+        throw new InvalidArgumentError(
+          `${config.name ?? 'network'}: auxiliaryWeight ${o.auxiliaryWeight} needs a network with an auxiliary head ` +
+            `([main | auxiliary] logits) and evalSpec, the network without it (DARTS only); set auxiliaryWeight 0`,
+        );
+      }
+      this.heads = [
+        { offset: 0, count: evalClasses, weight: 1 },
+        { offset: evalClasses, count: evalClasses, weight: o.auxiliaryWeight },
+      ];
+    } else if (this.network.numClasses !== evalClasses) {
+      this.network.dispose();
+      throw new InvalidArgumentError(
+        `${config.name ?? 'network'}: the trained network has ${this.network.numClasses} outputs and evalSpec ${evalClasses}; ` +
+          'a network with an auxiliary head needs auxiliaryWeight > 0',
+      );
+    }
+    this.numClasses = evalClasses;
     const ranges = this.network.params.filter((p) => p.trainable).map((p) => ({ offset: p.offset, size: p.size }));
     this.sgd = new Sgd(ranges, this.network.totalParamSize, this.network.dtype, {
       momentum: o.momentum,
@@ -198,14 +250,23 @@ export class Trainer {
     this.network.dispose();
   }
 
-  /** The spec carrying the current (trained) weights, running statistics included. */
+  /** The evaluated network (evalSpec) carrying the current (trained) weights, running statistics included. */
   trainedSpec(): GraphSpec {
-    return specWithParams(this.spec, this.network, this.network.getParams());
+    if (this.evalSpec === this.spec) return specWithParams(this.spec, this.network, this.network.getParams());
+    return specWithParamsByName(this.evalSpec, this.network, this.network.getParams());
   }
 
   /** Accuracy by onnxruntime on the trained ONNX model, cross-checked against the native forward. */
-  evaluate(data: EvalSet): Promise<TrainedEvaluation> {
-    return evaluateTrained(this.network, this.spec, data);
+  async evaluate(data: EvalSet): Promise<TrainedEvaluation> {
+    if (this.evalSpec === this.spec) return evaluateTrained(this.network, this.spec, data);
+    // The network without the auxiliary head, holding the trained weights.
+    const trained = this.trainedSpec();
+    const net = Network.create(trained, { dtype: this.network.dtype, name: this.network.name });
+    try {
+      return await evaluateTrained(net, trained, data);
+    } finally {
+      net.dispose();
+    }
   }
 
   /** Trains from the start, or from the checkpoint with `resume`. */
@@ -270,6 +331,7 @@ export class Trainer {
           labelSmoothing: o.labelSmoothing,
           updateRunning: true,
           sampleScales: scales,
+          heads: this.heads,
         });
         // Built while the engine computes this step.
         try {
@@ -287,7 +349,7 @@ export class Trainer {
         net.setParams(params);
 
         lossSum += r.loss * n;
-        correct += correctCount(r.logits, batch.labels);
+        correct += correctCount(this.heads ? mainLogits(r.logits, n, this.numClasses) : r.logits, batch.labels);
         seen += n;
         imagesThisRun += n;
         if (options.onProgress) {
@@ -320,7 +382,8 @@ export class Trainer {
       const last = epoch === stop - 1;
       if (options.validation && (last || (validateEvery > 0 && (epoch + 1) % validateEvery === 0))) {
         const labels = Int32Array.from(options.validation.rows, (row) => options.validation!.set.labels[row]);
-        const logits = await nativeLogits(net, options.validation);
+        const all = await nativeLogits(net, options.validation);
+        const logits = this.heads ? mainLogits(all, labels.length, this.numClasses) : all;
         record.valLoss = meanCrossEntropy(logits, labels);
         record.valAccuracy = accuracyOf(logits, labels);
       }

@@ -105,10 +105,24 @@ interface ReferenceCase {
   gradSum: Record<string, number>;
   gradNorm: Record<string, number>;
 }
+interface AuxiliaryCase {
+  genotype: string;
+  channels: number;
+  layers: number;
+  auxiliaryWeight: number;
+  params: { name: string; shape: number[] }[];
+  numTrainable: number;
+  logitsTrain: number[];
+  logitsAuxTrain: number[];
+  lossTrain: number;
+  gradSum: Record<string, number>;
+  gradNorm: Record<string, number>;
+}
 const reference = JSON.parse(readFileSync(join(FIXTURES, 'reference.json'), 'utf8')) as {
   batch: number;
   labels: number[];
   cases: ReferenceCase[];
+  auxiliary: AuxiliaryCase;
 };
 
 /** The closed-form parameter values of make_reference.py (`param_values`), for the k-th parameter. */
@@ -196,6 +210,83 @@ describe('against PyTorch’s DARTS NetworkCIFAR (float64, closed-form parameter
   });
 });
 
+describe('the auxiliary head against PyTorch (DARTS train.py --auxiliary, float64)', () => {
+  it('gives DARTS’ names and shapes, the main and auxiliary logits, CE + 0.4·CE_aux and its gradient', async () => {
+    const ref = reference.auxiliary;
+    const genotype = parseGenotype(ref.genotype);
+    const built = buildDartsGraph(genotype, { channels: ref.channels, layers: ref.layers, auxiliary: true });
+    const spec = built.spec;
+    expect(built.auxiliary).toEqual({ classes: 10, cell: 3 });
+    expect(spec.output.shape).toEqual([20]);
+    expect(spec.params.map((p) => p.name)).toEqual(ref.params.map((p) => p.name));
+    expect(spec.params.map((p) => p.shape)).toEqual(ref.params.map((p) => p.shape));
+    expect(trainableCount(spec)).toBe(ref.numTrainable);
+    // Without the head: the same parameters by name, minus the head's.
+    const plain = buildDartsNetwork(genotype, { channels: ref.channels, layers: ref.layers });
+    expect(plain.params.map((p) => p.name)).toEqual(spec.params.map((p) => p.name).filter((n) => !n.startsWith('auxiliary_head.')));
+
+    const spec64: GraphSpec = { ...spec, params: spec.params.map((p, k) => ({ ...p, data: referenceValues(p.kind, p.shape, k) })) };
+    const net = Network.create(spec64, { dtype: 'float64', name: 'reference with auxiliary head' });
+    try {
+      const x = referenceInput(reference.batch);
+      const labels = Int32Array.from(reference.labels);
+      const heads = [
+        { offset: 0, count: 10, weight: 1 },
+        { offset: 10, count: 10, weight: ref.auxiliaryWeight },
+      ];
+      const g = await net.gradient(x, labels, { bn: 'train', heads });
+      const n = reference.batch;
+      const main: number[] = [], aux: number[] = [];
+      for (let i = 0; i < n; i++) {
+        main.push(...Array.from(g.logits.subarray(i * 20, i * 20 + 10)));
+        aux.push(...Array.from(g.logits.subarray(i * 20 + 10, i * 20 + 20)));
+      }
+      expectAllClose(main, ref.logitsTrain, TOL.logits, 'main logits');
+      expectAllClose(aux, ref.logitsAuxTrain, TOL.logits, 'auxiliary logits');
+      expectAllClose([g.loss], [ref.lossTrain], TOL.logits, 'CE + 0.4·CE_aux');
+      const sums: number[] = [], norms: number[] = [], refSums: number[] = [], refNorms: number[] = [];
+      for (const p of net.params.filter((q) => q.trainable)) {
+        let s = 0, ss = 0;
+        for (let i = 0; i < p.size; i++) {
+          const v = g.grad[p.offset + i];
+          s += v;
+          ss += v * v;
+        }
+        sums.push(s);
+        norms.push(Math.sqrt(ss));
+        refSums.push(ref.gradSum[p.name]);
+        refNorms.push(ref.gradNorm[p.name]);
+      }
+      expect(sums.length).toBe(Object.keys(ref.gradSum).length);
+      expectAllClose(sums, refSums, TOL.grad, 'Σ grad per parameter');
+      expectAllClose(norms, refNorms, TOL.grad, '‖grad‖ per parameter');
+      // The head's weight matters: without it the loss is the main CE only and the head gets no gradient.
+      const mainOnly = await net.gradient(x, labels, { bn: 'train', heads: [heads[0]] });
+      expect(Math.abs(mainOnly.loss - ref.lossTrain)).toBeGreaterThan(0.1);
+      const auxWeight = net.params.find((p) => p.name === 'auxiliary_head.classifier.weight')!;
+      expect(mainOnly.grad.subarray(auxWeight.offset, auxWeight.offset + auxWeight.size).every((v) => v === 0)).toBe(true);
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it('rejects bad loss heads with typed errors', async () => {
+    const spec = buildDartsNetwork(parseGenotype(reference.auxiliary.genotype), { channels: 4, layers: 3, auxiliary: true });
+    const net = Network.create(spec, { name: 'tiny with auxiliary head' });
+    try {
+      const x = new Float32Array(2 * 3 * 32 * 32).fill(0.5);
+      const labels = Int32Array.from([1, 9]);
+      await expect(net.gradient(x, labels, { heads: [{ offset: 15, count: 10, weight: 1 }] })).rejects.toThrow(/loss head 0 must cover/);
+      await expect(net.gradient(x, labels, { heads: [{ offset: 0, count: 5, weight: 1 }] })).rejects.toThrow(/label 9 of sample 1 is outside loss head 0/);
+      await expect(net.gradient(x, labels, { heads: [{ offset: 0, count: 10, weight: Number.NaN }] })).rejects.toThrow(/finite weight/);
+      await expect(net.gradient(x, labels, { objective: 'true_class', heads: [{ offset: 0, count: 10, weight: 1 }] })).rejects.toThrow(/loss objectives/);
+      await expect(net.gradient(x, labels, { heads: [] })).rejects.toThrow(/non-empty/);
+    } finally {
+      net.dispose();
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------
 
 describe('NAS-Bench-301 parameter counts', () => {
@@ -258,7 +349,8 @@ describe('buildDartsNetwork options', () => {
     expect(() => buildDartsNetwork(DARTS_V2, { channels: 15, layers: 2 })).toThrow(/channels must be even/);
     expect(() => buildDartsNetwork(DARTS_V2, { channels: 0 })).toThrow(/channels must be a positive integer/);
     expect(() => buildDartsNetwork(DARTS_V2, { channels: 4, layers: 5, inputSize: 30 })).toThrow(/inputSize 30 is not divisible by 4/);
-    expect(() => buildDartsNetwork(DARTS_V2, { auxiliary: true as unknown as false })).toThrow(/auxiliary/);
+    expect(() => buildDartsNetwork(DARTS_V2, { auxiliary: 1 as unknown as boolean })).toThrow(/auxiliary must be a boolean/);
+    expect(() => buildDartsNetwork(DARTS_V2, { channels: 8, layers: 5, inputSize: 64, auxiliary: true })).toThrow(/auxiliary head needs an 8×8 input/);
     const bad = { ...DARTS_V2, reduce: DARTS_V2.reduce.slice(0, 6) };
     expect(() => buildDartsNetwork(bad, { channels: 4, layers: 3 })).toThrow(ArchitectureError);
   });

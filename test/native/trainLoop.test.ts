@@ -24,6 +24,9 @@ import { formatGenotype, DARTS_V2 } from '../../src/spaces/darts/genotype.js';
 import { sampleRows, splitRows } from '../../src/train/data.js';
 import { allRows } from '../../src/train/datasets.js';
 import { Trainer, type TrainerConfig } from '../../src/train/trainer.js';
+import { accuracyOf, mainLogits, meanCrossEntropy } from '../../src/train/evaluate.js';
+import { Network } from '../../src/engine/network.js';
+import { cifarBatch } from '../../src/io/cifar.js';
 
 let set: CifarSet;
 const dir = mkdtempSync(join(tmpdir(), 'hnas-train-'));
@@ -102,13 +105,79 @@ describe('resuming from a checkpoint', () => {
     );
   });
 
-  it('DARTS cells with drop-path end with the uninterrupted run\'s exact weights', async () => {
+  it('DARTS cells with drop-path and the auxiliary head end with the uninterrupted run\'s exact weights', async () => {
     const rows = sampleRows(allRows(set.count), 48, 4);
-    const spec = buildArchitecture('darts', formatGenotype(DARTS_V2), { channels: 8, cells: 3, seed: 1 });
+    const arch = { channels: 8, cells: 3, seed: 1 };
+    const spec = buildArchitecture('darts', formatGenotype(DARTS_V2), { ...arch, auxiliary: true });
+    const evalSpec = buildArchitecture('darts', formatGenotype(DARTS_V2), arch);
     await compare(
-      () => ({ spec, train: { set, rows }, preset: 'search', options: { epochs: 3, batchSize: 16, dropPath: 0.3, seed: 6 } }),
+      () => ({ spec, evalSpec, train: { set, rows }, preset: 'search', options: { epochs: 3, batchSize: 16, dropPath: 0.3, auxiliaryWeight: 0.4, seed: 6 } }),
       1,
       'darts',
     );
+  });
+});
+
+describe('DARTS training with the auxiliary head', () => {
+  const arch = { channels: 8, cells: 3, seed: 1 };
+  const text = formatGenotype(DARTS_V2);
+
+  it('trains on CE + w·CE_aux, reports the main head, and evaluates and exports the network without the head', async () => {
+    const heldOut = { set, rows: sampleRows(allRows(set.count), 50, 8) };
+    const spec = buildArchitecture('darts', text, { ...arch, auxiliary: true });
+    const evalSpec = buildArchitecture('darts', text, arch);
+    // One epoch of one batch: its recorded loss and accuracy are those of the initial weights on
+    // these 16 images (no augmentation; BN batch statistics and the means ignore the order).
+    const rows = sampleRows(allRows(set.count), 16, 7);
+    const trainer = new Trainer({
+      spec,
+      evalSpec,
+      train: { set, rows },
+      preset: 'search',
+      options: { epochs: 1, batchSize: 16, dropPath: 0, crop: false, flip: false, auxiliaryWeight: 0.4, seed: 3 },
+    });
+    const fresh = Network.create(spec, { dtype: 'float32', name: 'initial weights' });
+    try {
+      expect(trainer.heads).toEqual([
+        { offset: 0, count: 10, weight: 1 },
+        { offset: 10, count: 10, weight: 0.4 },
+      ]);
+      expect(trainer.network.numClasses).toBe(20);
+      expect(trainer.numClasses).toBe(10);
+      const batch = cifarBatch(set, rows);
+      const logits = await fresh.forward(batch.input, { bn: 'train' });
+      const n = rows.length;
+      const main = mainLogits(logits, n, 10);
+      const aux = Float64Array.from({ length: n * 10 }, (_, i) => logits[Math.floor(i / 10) * 20 + 10 + (i % 10)]);
+      const expected = meanCrossEntropy(main, batch.labels) + 0.4 * meanCrossEntropy(aux, batch.labels);
+      const result = await trainer.run({ validation: heldOut });
+      expect(Math.abs(result.history[0].trainLoss - expected)).toBeLessThan(1e-5 * expected);
+      expect(result.history[0].trainAccuracy).toBe(accuracyOf(main, batch.labels));
+      // The exported network has the evaluation parameters only, with the trained values.
+      const trained = trainer.trainedSpec();
+      expect(trained.params.map((p) => p.name)).toEqual(evalSpec.params.map((p) => p.name));
+      expect(trained.output.shape).toEqual([10]);
+      const stem = trainer.network.params.find((p) => p.name === 'stem.0.weight')!;
+      expect(Array.from(trained.params.find((p) => p.name === 'stem.0.weight')!.data)).toEqual(
+        Array.from(trainer.network.getParams().subarray(stem.offset, stem.offset + stem.size)),
+      );
+      // onnxruntime on that export agrees with the native forward, and with the epoch's validation.
+      const evaluation = await trainer.evaluate(heldOut);
+      expect(evaluation.accuracy).toBe(evaluation.nativeAccuracy);
+      expect(evaluation.count).toBe(50);
+      expect(result.history[0].valAccuracy).toBe(evaluation.nativeAccuracy);
+    } finally {
+      trainer.dispose();
+      fresh.dispose();
+    }
+  });
+
+  it('refuses an auxiliary weight without a head, and a head without a weight', () => {
+    const rows = sampleRows(allRows(set.count), 16, 1);
+    const spec = buildArchitecture('darts', text, { ...arch, auxiliary: true });
+    const evalSpec = buildArchitecture('darts', text, arch);
+    expect(() => new Trainer({ spec: evalSpec, train: { set, rows }, options: { auxiliaryWeight: 0.4 } })).toThrow(/needs a network with an auxiliary head/);
+    expect(() => new Trainer({ spec, evalSpec, train: { set, rows }, options: { auxiliaryWeight: 0 } })).toThrow(/needs auxiliaryWeight > 0/);
+    expect(() => buildArchitecture('nb201', '13714', { auxiliary: true })).toThrow(/DARTS networks only/);
   });
 });

@@ -22,6 +22,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
+import type { GraphSpec } from '../../engine/graphSpec.js';
 import { AbortedError, FileNotFoundError, InvalidArgumentError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
 import { writeOnnxFile } from '../../onnx/exportOnnx.js';
@@ -30,7 +31,7 @@ import { DATASETS, SPACES, buildArchitecture, type SpaceName } from '../../space
 import { INIT_SCHEMES, type InitScheme } from '../../spaces/init.js';
 import { sampleRows, splitRows } from '../../train/data.js';
 import { allRows, loadCifarData } from '../../train/datasets.js';
-import { TRAIN_PRESET_NAMES, type TrainOptions, type TrainPresetName } from '../../train/options.js';
+import { TRAIN_PRESET_NAMES, resolveTrainOptions, type TrainOptions, type TrainPresetName } from '../../train/options.js';
 import { Trainer, type EpochRecord, type TrainProgress } from '../../train/trainer.js';
 import { DEVICES, engineDevice, type Device } from '../../native/device.js';
 import { DEVICE_OPTION_HELP, choiceOption, intOption } from '../options.js';
@@ -56,6 +57,7 @@ interface TrainCliOptions {
   clip?: number | null;
   labelSmoothing?: number;
   dropPath?: number;
+  auxiliaryWeight?: number;
   cutout?: number;
   crop: boolean;
   flip: boolean;
@@ -114,6 +116,11 @@ export function trainCommand(): Command {
     .option('--clip <norm>', 'global gradient-norm clip, or "none"', clipOption)
     .option('--label-smoothing <ε>', 'label smoothing of the cross-entropy', numberOption('--label-smoothing', (v) => v >= 0 && v < 1, 'a number in [0, 1)'))
     .option('--drop-path <p>', 'final drop-path probability (DARTS cells; rises linearly from 0)', numberOption('--drop-path', (v) => v >= 0 && v < 1, 'a number in [0, 1)'))
+    .option(
+      '--auxiliary-weight <w>',
+      "weight of DARTS' auxiliary-head loss (preset darts: 0.4; 0: no head); the head is training-only and not exported",
+      numberOption('--auxiliary-weight', (v) => v >= 0, 'a number ≥ 0'),
+    )
     .option('--cutout <px>', 'cutout side length (0: off)', intOption('--cutout', 0))
     .option('--no-crop', 'no random crop')
     .option('--no-flip', 'no random horizontal flip')
@@ -167,13 +174,6 @@ async function runTrain(arch: string, o: TrainCliOptions): Promise<void> {
   if (o.trainImages !== undefined) trainRows = sampleRows(trainRows, o.trainImages, o.splitSeed + 1);
 
   const numClasses = data.dataset === 'cifar100' ? 100 : DATASETS.cifar10.numClasses;
-  const spec = buildArchitecture(o.space, text, {
-    channels: o.channels,
-    cells: o.cells,
-    numClasses,
-    seed: o.initSeed,
-    init: o.init,
-  });
   const preset: TrainPresetName = o.preset ?? (o.space === 'darts' ? 'darts' : 'nb201');
   const overrides: Partial<TrainOptions> = {
     epochs: o.epochs,
@@ -188,13 +188,18 @@ async function runTrain(arch: string, o: TrainCliOptions): Promise<void> {
     gradClip: o.clip,
     labelSmoothing: o.labelSmoothing,
     dropPath: o.dropPath ?? (o.space === 'nb201' ? 0 : undefined),
+    auxiliaryWeight: o.auxiliaryWeight ?? (o.space === 'nb201' ? 0 : undefined),
     cutout: o.cutout,
     crop: o.crop,
     flip: o.flip,
     seed: o.seed,
   };
+  const auxiliary = resolveTrainOptions(overrides, preset).auxiliaryWeight > 0;
+  const archOptions = { channels: o.channels, cells: o.cells, numClasses, seed: o.initSeed, init: o.init };
+  const spec = buildArchitecture(o.space, text, { ...archOptions, auxiliary });
   const trainer = new Trainer({
     spec,
+    evalSpec: auxiliary ? buildArchitecture(o.space, text, archOptions) : undefined,
     name: o.space === 'nb201' ? `nb201 ${text}` : 'darts genotype',
     dtype: o.dtype,
     train: { set: data.train, rows: trainRows, stats: data.stats },
@@ -204,7 +209,10 @@ async function runTrain(arch: string, o: TrainCliOptions): Promise<void> {
   const opts = trainer.options;
   const live = process.stderr.isTTY === true;
   console.error(
-    `hnas train: ${o.space} network, ${trainer.network.numTrainable.toLocaleString('en-US')} parameters, ` +
+    `hnas train: ${o.space} network, ${trainableCount(trainer.evalSpec).toLocaleString('en-US')} parameters` +
+      (trainer.heads
+        ? ` (+${(trainer.network.numTrainable - trainableCount(trainer.evalSpec)).toLocaleString('en-US')} in the auxiliary head, loss weight ${opts.auxiliaryWeight}), `
+        : ', ') +
       `${trainRows.length} training / ${test.rows.length} test images (${data.source}), ${opts.epochs} epochs of ` +
       `${trainer.plan.stepsPerEpoch} steps, batch ${opts.batchSize}, lr ${opts.lr} → ${opts.lrMin} per ${opts.schedule}` +
       `${o.resume && existsSync(checkpoint) ? `, resuming from ${checkpoint}` : ''}`,
@@ -253,7 +261,10 @@ async function runTrain(arch: string, o: TrainCliOptions): Promise<void> {
         init: o.init,
         initSeed: o.initSeed,
         dtype: trainer.network.dtype,
-        params: trainer.network.numTrainable,
+        // The exported network's trainable parameters (DARTS counts them without the auxiliary head).
+        params: trainableCount(trainer.evalSpec),
+        auxiliaryHead: trainer.heads !== undefined,
+        trainedParams: trainer.network.numTrainable,
         macsPerSample: trainer.network.macsPerSample,
         dropPathTensors: trainer.dropPathTensors.length,
       },
@@ -295,4 +306,8 @@ async function runTrain(arch: string, o: TrainCliOptions): Promise<void> {
     interrupt.dispose();
     trainer.dispose();
   }
+}
+
+function trainableCount(spec: GraphSpec): number {
+  return spec.params.reduce((sum, p) => (p.kind === 'bn_running_mean' || p.kind === 'bn_running_var' ? sum : sum + p.data.length), 0);
 }

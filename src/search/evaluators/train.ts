@@ -30,7 +30,7 @@ import { CIFAR10_STATS } from '../../io/cifar.js';
 import { buildArchitecture, type ArchitectureOptions, type SpaceName } from '../../spaces/architecture.js';
 import { sampleRows, splitRows } from '../../train/data.js';
 import { allRows, loadCifarData } from '../../train/datasets.js';
-import type { TrainOptions } from '../../train/options.js';
+import { resolveTrainOptions, type TrainOptions } from '../../train/options.js';
 import { Trainer, type TrainProgress } from '../../train/trainer.js';
 import { throwIfAborted } from '../history.js';
 import type { Candidate, Evaluation, EvaluationContext, Evaluator } from '../types.js';
@@ -103,18 +103,22 @@ export class TrainEvaluator implements Evaluator {
     const seconds = () => (performance.now() - start) / 1000;
     const o = this.#options;
     const split = await this.#data();
-    const spec = buildArchitecture(candidate.space, candidate.arch, {
-      ...TRAIN_EVALUATOR_NETWORKS[candidate.space],
-      ...o.architecture?.[candidate.space],
-    });
-    // Drop-path is defined on DARTS cells; NB201 cells train without it unless asked (which then fails).
-    const trainOptions: Partial<TrainOptions> = { ...(candidate.space === 'nb201' ? { dropPath: 0 } : {}), ...o.train };
+    const archOptions = { ...TRAIN_EVALUATOR_NETWORKS[candidate.space], ...o.architecture?.[candidate.space] };
+    // Drop-path and the auxiliary head are defined on DARTS networks; NB201 trains without them unless asked (which then fails).
+    const trainOptions: Partial<TrainOptions> = {
+      ...(candidate.space === 'nb201' ? { dropPath: 0, auxiliaryWeight: 0 } : {}),
+      ...o.train,
+    };
+    const auxiliary = resolveTrainOptions(trainOptions, 'search').auxiliaryWeight > 0;
+    const spec = buildArchitecture(candidate.space, candidate.arch, { ...archOptions, auxiliary });
+    const evalSpec = auxiliary ? buildArchitecture(candidate.space, candidate.arch, archOptions) : undefined;
 
     const timeout = new AbortController();
     const timer = o.timeoutSeconds === undefined ? undefined : setTimeout(() => timeout.abort(), o.timeoutSeconds * 1000);
     const signal = context.signal ? AbortSignal.any([context.signal, timeout.signal]) : timeout.signal;
     const trainer = new Trainer({
       spec,
+      evalSpec,
       name: `${candidate.space} ${candidate.arch.length > 60 ? `${candidate.arch.slice(0, 57)}...` : candidate.arch}`,
       dtype: o.dtype,
       train: { set: split.set, rows: split.train, stats: split.stats },

@@ -18,8 +18,16 @@
  * skip_connect = identity, or FactorizedReduce when stride 2 (ReLU, two
  * 1×1 stride-2 convs, the second on x[:, :, 1:, 1:], concatenated, BN).
  * Convs have no bias; every BN is affine (eps 1e-5, momentum 0.1; see
- * `opsAffine`). No
- * auxiliary head and no drop-path (both training-only).
+ * `opsAffine`). No drop-path (training-only: src/train/dropPath.ts).
+ *
+ * Auxiliary head (training-only, `auxiliary: true`): DARTS'
+ * AuxiliaryHeadCIFAR on the output of cell ⌊2L/3⌋ (the second reduction
+ * cell, 8×8 for 32×32 inputs): ReLU, AvgPool 5 stride 3 (no padding) → 2×2,
+ * Conv1x1(C → 128), BN, ReLU, Conv2x2(128 → 768) → 1×1, BN, ReLU, Linear(768
+ * → classes). The network's output is then the concatenation [main logits |
+ * auxiliary logits] (2·classes features); train it with loss heads
+ * {0, classes, 1} + {classes, classes, w} (DARTS: w = 0.4) and evaluate the
+ * network built without the head, whose parameters are the same by name.
  *
  * Parameter names are DARTS' PyTorch state_dict keys, so weights can be
  * exchanged with a DARTS checkpoint by name:
@@ -30,6 +38,7 @@
  *   cells.{i}._ops.{j}.op.{1,2,3,5,6,7}.*       (sep_conv; j = pair index 0..7)
  *   cells.{i}._ops.{j}.op.{1,2,3}.*             (dil_conv)
  *   cells.{i}._ops.{j}.{conv_1,conv_2,bn}.*     (skip_connect with stride 2)
+ *   auxiliary_head.features.{2,3,5,6}.*, auxiliary_head.classifier.*  (auxiliary only)
  *   classifier.{weight,bias}
  * Parameters are created in that module order, as PyTorch lists them.
  *
@@ -38,7 +47,7 @@
  * CIFAR); DARTS' FactorizedReduce needs even sizes in the same way.
  */
 import type { GraphSpec } from '../../engine/graphSpec.js';
-import { InternalError, InvalidArgumentError, UnsupportedError } from '../../errors.js';
+import { InternalError, InvalidArgumentError } from '../../errors.js';
 import { GraphBuilder } from '../graphBuilder.js';
 import { INIT_SCHEMES, type InitScheme } from '../init.js';
 import { Rng } from '../rng.js';
@@ -53,8 +62,11 @@ export interface DartsNetworkOptions {
   numClasses?: number;
   /** Square input side; default 32. Must be divisible by 2^(reduction cells). */
   inputSize?: number;
-  /** The auxiliary head is training-only and not built; only `false` is accepted. */
-  auxiliary?: false;
+  /**
+   * Build DARTS' auxiliary head (training-only): the output becomes [main |
+   * auxiliary] logits, 2·numClasses features. Default false.
+   */
+  auxiliary?: boolean;
   /** Seed of the parameter initialisation; default 0. */
   seed?: number | bigint;
   /** Initialisation scheme (src/spaces/init.ts); default `pytorch`. */
@@ -85,6 +97,8 @@ export interface DartsCellInfo {
 
 export interface DartsGraph {
   spec: GraphSpec;
+  /** With `auxiliary`: the classes of each head; the output is [main | auxiliary]. */
+  auxiliary?: { classes: number; cell: number };
   stemShape: number[];
   cells: DartsCellInfo[];
 }
@@ -178,9 +192,8 @@ export function buildDartsGraph(genotype: Genotype, options: DartsNetworkOptions
   const layers = positiveInt('layers', options.layers ?? 20);
   const numClasses = positiveInt('numClasses', options.numClasses ?? 10);
   const size = positiveInt('inputSize', options.inputSize ?? 32);
-  if (options.auxiliary !== undefined && options.auxiliary !== false) {
-    throw new UnsupportedError('DARTS network: the auxiliary head is training-only and is not built (auxiliary must be false)');
-  }
+  const auxiliary = options.auxiliary ?? false;
+  if (typeof auxiliary !== 'boolean') throw new InvalidArgumentError(`DARTS network: auxiliary must be a boolean, got ${String(auxiliary)}`);
   const init = options.init ?? 'pytorch';
   if (!INIT_SCHEMES.includes(init)) throw new InvalidArgumentError(`DARTS network: unknown init scheme "${String(init)}"`);
   const reductions = dartsReductionCells(layers);
@@ -206,6 +219,7 @@ export function buildDartsGraph(genotype: Genotype, options: DartsNetworkOptions
   cCurr = C;
   let reductionPrev = false;
   const cells: DartsCellInfo[] = [];
+  const auxCell = Math.floor((2 * layers) / 3);
   for (let i = 0; i < layers; i++) {
     const reduction = reductions.includes(i);
     if (reduction) cCurr *= 2;
@@ -237,9 +251,35 @@ export function buildDartsGraph(genotype: Genotype, options: DartsNetworkOptions
     reductionPrev = reduction;
   }
 
+  // PyTorch registers auxiliary_head after the cells and before the classifier.
+  const aux = auxiliary ? auxiliaryHead(b, cells[auxCell].output, numClasses) : undefined;
   const pooled = b.globalAvgPool('global_pooling', s1);
-  const logits = b.linear('classifier', pooled, numClasses);
-  return { spec: b.build(logits), stemShape: [...b.shape(stem)], cells };
+  const main = b.linear('classifier', pooled, numClasses);
+  if (aux === undefined) return { spec: b.build(main), stemShape: [...b.shape(stem)], cells };
+  const logits = b.concat('logits_with_auxiliary', [main, aux]);
+  return { spec: b.build(logits), stemShape: [...b.shape(stem)], cells, auxiliary: { classes: numClasses, cell: auxCell } };
+}
+
+/** DARTS' AuxiliaryHeadCIFAR on x (8×8 expected; any size the head reduces to 1×1). */
+function auxiliaryHead(b: GraphBuilder, x: string, numClasses: number): string {
+  const [, h, w] = b.shape(x);
+  const pooled = (s: number) => Math.floor((s - 5) / 3) + 1;
+  if (!(h >= 5 && w >= 5 && pooled(h) === 2 && pooled(w) === 2)) {
+    throw new InvalidArgumentError(
+      `DARTS network: the auxiliary head needs an 8×8 input (AvgPool 5/3 then a 2×2 conv reduce it to 1×1); cell output is ${h}×${w} (use inputSize 32)`,
+    );
+  }
+  const scope = 'auxiliary_head';
+  let y = b.relu(`${scope}.features.0`, x);
+  y = b.avgPool(`${scope}.features.1`, y, 5, 3, 0, false);
+  y = b.conv(`${scope}.features.2`, y, 128, 1);
+  y = b.batchNorm(`${scope}.features.3`, y);
+  y = b.relu(`${scope}.features.4`, y);
+  y = b.conv(`${scope}.features.5`, y, 768, 2);
+  y = b.batchNorm(`${scope}.features.6`, y);
+  y = b.relu(`${scope}.features.7`, y);
+  y = b.flatten(`${scope}.flatten`, y);
+  return b.linear(`${scope}.classifier`, y, numClasses);
 }
 
 /**
