@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The GPU check of the CUDA path (docs/cuda.md), for a machine with a CUDA
-# device: builds the addon with CUDA (HNAS_CUDA=ON), runs the CUDA build and
-# parity tests (they must run, not skip), benchmarks the CUDA GEMM and the
-# CPU engine (`npm run bench -- --quick`), and prints a short table. Designed
-# to finish within 8 minutes on one H200; every phase is timed.
+# device: builds the addon with CUDA (HNAS_CUDA=ON), runs the CUDA build,
+# op parity and engine parity tests (they must run, not skip), benchmarks the
+# CUDA GEMM and the engine on the device beside the CPU (decomposed Θ, the
+# HNAS metric pair over sampled NB201 cells, training steps), and prints a
+# short table. Designed to finish within 8 minutes on one H200; every phase
+# is timed.
 #
 #   scripts/gpu-check.sh [--skip-build] [--out DIR]
 #
@@ -66,12 +68,21 @@ print_table() {
       for (const c of r.checks) console.log(`check ${c.size}³ ${c.dtype} vs CPU: max|err|/max|ref| ${c.relErr.toExponential(2)}`);
     ' "$out/cuda-bench.json"
   fi
-  if [[ -f "$out/bench.json" ]]; then
+  if [[ -f "$out/engine-bench.json" ]]; then
     node -e '
       const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-      console.log(`\nCPU engine (npm run bench --quick, ${r.threads} threads): NB201 13714, batch 64`);
-      for (const e of r.engine) console.log(`  ${e.what}: ${e.seconds.toFixed(3)} s`);
-    ' "$out/bench.json" || true
+      console.log(`\nEngine on ${r.device} vs the CPU, batch ${r.batch}, float32`);
+      console.log(`| measure | cpu | cuda | ratio |`);
+      console.log(`|---|---|---|---|`);
+      console.log(`| decomposed Θ, NB201 13714 (s) | ${r.theta.cpu.toFixed(4)} | ${r.theta.cuda.toFixed(4)} | ${(r.theta.cpu / r.theta.cuda).toFixed(1)}× |`);
+      const c = r.scoring.cpu, g = r.scoring.cuda;
+      console.log(`| HNAS pair, arch/s (cells) | ${c.archsPerSecond.toFixed(2)} (${c.cells}) | ${g.archsPerSecond.toFixed(2)} (${g.cells}) | ${(g.archsPerSecond / c.archsPerSecond).toFixed(1)}× |`);
+      console.log(`| all 15,625 NB201 cells (min) | ${(15625 / c.archsPerSecond / 60).toFixed(1)} | ${(15625 / g.archsPerSecond / 60).toFixed(2)} | target < 2 |`);
+      for (const net of [...new Set(r.training.map((t) => t.network))]) {
+        const cpu = r.training.find((t) => t.network === net && t.device === "cpu"), gpu = r.training.find((t) => t.network === net && t.device === "cuda");
+        console.log(`| training images/s, ${net} | ${cpu.imagesPerSecond.toFixed(0)} | ${gpu.imagesPerSecond.toFixed(0)} | ${(gpu.imagesPerSecond / cpu.imagesPerSecond).toFixed(1)}× |`);
+      }
+    ' "$out/engine-bench.json" || true
   fi
 }
 
@@ -96,9 +107,10 @@ phase "hnas info (device present?)" "$out/info.log" \
     resolveDevice("cuda"); // throws DeviceUnavailableError naming why
   '
 
-phase "CUDA build + parity tests" "$out/parity.log" \
-  env HNAS_DEVICE= npx vitest run test/native/cudaBuild.test.ts test/native/cudaParity.test.ts test/native/binding.test.ts test/unit/buildSources.test.ts
-if grep -q "device parity tests skipped" "$out/parity.log"; then
+phase "CUDA build + op and engine parity tests" "$out/parity.log" \
+  env HNAS_DEVICE= npx vitest run test/native/cudaBuild.test.ts test/native/cudaParity.test.ts test/native/cudaEngineParity.test.ts \
+    test/native/deviceOption.test.ts test/native/binding.test.ts test/unit/buildSources.test.ts
+if grep -q "device parity tests skipped\|cudaEngineParity: skipped" "$out/parity.log"; then
   phase_names+=("parity tests ran on the device"); phase_secs+=(0); phase_status+=("FAILED (skipped)")
   print_table
   exit 1
@@ -107,8 +119,8 @@ fi
 phase "CUDA GEMM benchmark" "$out/cuda-bench.log" \
   node --import tsx scripts/cuda-bench.ts --json "$out/cuda-bench.json"
 
-phase "CPU engine benchmark (npm run bench --quick)" "$out/bench.log" \
-  npm run bench --silent -- --quick --json "$out/bench.json"
+phase "engine on the device vs the CPU" "$out/engine-bench.log" \
+  node --import tsx scripts/engine-device-bench.ts --device cuda --cells 512 --cpu-cells 4 --json "$out/engine-bench.json"
 
 print_table
 echo

@@ -3,9 +3,22 @@
 
 #include "addon/convert.h"
 #include "addon/task_worker.h"
+#include "cuda/runtime.h"
 
 namespace hnas {
 namespace {
+
+// The JS `reason` of ERR_HNAS_DEVICE_UNAVAILABLE (src/native/device.ts).
+const char* device_status_reason(cuda::DeviceStatus s) {
+  switch (s) {
+    case cuda::DeviceStatus::kAvailable: return "available";
+    case cuda::DeviceStatus::kNotCompiled: return "not-compiled";
+    case cuda::DeviceStatus::kNoDriver: return "no-driver";
+    case cuda::DeviceStatus::kNoDevice: return "no-device";
+    case cuda::DeviceStatus::kDriverError: return "driver-error";
+  }
+  return "no-device";
+}
 
 // ---- JS GraphSpec -> GraphDesc ------------------------------------------------
 
@@ -245,14 +258,23 @@ NetworkWrap::NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Netw
   const std::string dtype = option_string(opts, "dtype", "float32");
   if (dtype != "float32" && dtype != "float64")
     throw Napi::RangeError::New(env, "option \"dtype\" must be \"float32\" or \"float64\", got \"" + dtype + "\"");
+  const std::string device_name = option_string(opts, "device", "cpu");
+  if (device_name != "cpu" && device_name != "cuda")
+    throw Napi::RangeError::New(env, "option \"device\" must be \"cpu\" or \"cuda\", got \"" + device_name + "\"");
+  const EngineDevice device = device_name == "cuda" ? EngineDevice::kCuda : EngineDevice::kCpu;
   ParsedSpec ps = parse_spec(info[0].As<Napi::Object>());
   try {
     graph_ = std::make_shared<const Graph>(ps.desc);
     if (dtype == "float32") {
-      f32_ = std::make_shared<Engine<float>>(graph_, gather_params<float>(env, *graph_, ps));
+      f32_ = std::make_shared<Engine<float>>(graph_, gather_params<float>(env, *graph_, ps), device);
     } else {
-      f64_ = std::make_shared<Engine<double>>(graph_, gather_params<double>(env, *graph_, ps));
+      f64_ = std::make_shared<Engine<double>>(graph_, gather_params<double>(env, *graph_, ps), device);
     }
+  } catch (const cuda::DeviceUnavailableError& e) {
+    Napi::Error err = make_error(env, ErrorCode::kUnsupported, e.what());
+    err.Value().Set("code", "ERR_HNAS_DEVICE_UNAVAILABLE");
+    err.Value().Set("reason", device_status_reason(e.status()));
+    throw err;
   } catch (const Error& e) {
     throw make_error(env, e.code(), e.what());
   } catch (const std::bad_alloc&) {
@@ -273,6 +295,7 @@ Napi::Value NetworkWrap::Describe(const Napi::CallbackInfo& info) {
   CheckAlive(env);
   Napi::Object o = Napi::Object::New(env);
   o.Set("dtype", f32_ ? "float32" : "float64");
+  o.Set("device", (f32_ ? f32_->device() : f64_->device()) == EngineDevice::kCuda ? "cuda" : "cpu");
   o.Set("totalParamSize", static_cast<double>(graph_->total_param_size()));
   o.Set("macsPerSample", static_cast<double>(graph_->macs_per_sample()));
   o.Set("numClasses", static_cast<double>(graph_->num_classes()));

@@ -102,4 +102,29 @@ void scale_accumulate_cuda(S* dx, const S* dy, double scale, int64_t n);  // dx 
 template <typename S>
 void mul_const_forward_cuda(S* y, const S* x, double value, int64_t n);
 
+// --- Shape ops, drop-path scaling, BN running statistics (shape_ops_cuda.cu) -------------
+// concat/slice/flatten/sample_scale as ops/ops.h; xs / dxs are host arrays of
+// device pointers (dxs entries may be null).
+template <typename S>
+void concat_forward_cuda(S* y, const S* const* xs, const int64_t* block_sizes, int64_t count);
+template <typename S>
+void concat_backward_cuda(S* const* dxs, const S* dy, const int64_t* block_sizes, int64_t count);
+template <typename S>
+void slice_forward_cuda(S* y, const S* x, const Shape4& xs, const SliceParams& p);
+template <typename S>
+void slice_backward_cuda(S* dx, const S* dy, const Shape4& xs, const SliceParams& p, int64_t copies);
+template <typename S>
+void sample_scale_cuda(S* x, const S* scale, int64_t c, int64_t n, int64_t plane, int64_t copies);
+template <typename S>
+void flatten_forward_cuda(S* y, const S* x, const Shape4& xs);
+template <typename S>
+void flatten_backward_cuda(S* dx, const S* dy, const Shape4& xs, int64_t copies);
+template <typename S>
+void batch_norm_update_running_cuda(S* run_mean, S* run_var, const S* x, const Shape4& xs,
+                                    double momentum);
+// The rows×width block of x (leading dimension ldx) widened to a contiguous
+// double matrix: Θ is accumulated in float64 from float32 gradient rows.
+template <typename S>
+void to_double_cuda(double* y, const S* x, int64_t rows, int64_t width, int64_t ldx);
+
 }  // namespace hnas

@@ -1,4 +1,5 @@
 #include "engine/engine.h"
+#include "engine/engine_common.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,160 +8,17 @@
 #include "core/dual.h"
 #include "core/gemm.h"
 #include "core/thread_pool.h"
+#if defined(HNAS_WITH_CUDA) || defined(HNAS_CUDA_EMULATED)
+#define HNAS_ENGINE_CUDA 1
+#include "cuda/device_engine.h"
+#else
+#include "cuda/runtime.h"
+#endif
 
 namespace hnas {
 namespace {
 
-// ---- layout conversions at the boundary ------------------------------------
-
-template <typename S, typename T>
-void nchw_to_cnhw(S* out, const T* in, const Shape4& s) {
-  const int64_t plane = s.plane();
-  for (int64_t n = 0; n < s.n; ++n)
-    for (int64_t c = 0; c < s.c; ++c)
-      for (int64_t i = 0; i < plane; ++i) out[(c * s.n + n) * plane + i] = S(in[(n * s.c + c) * plane + i]);
-}
-
-template <typename S>
-PoolVector<primal_t<S>> logits_nk(const Tensor<S>& out) {
-  const int64_t k = out.shape.c, n = out.shape.n;
-  PoolVector<primal_t<S>> r(static_cast<size_t>(n * k));
-  for (int64_t c = 0; c < k; ++c)
-    for (int64_t i = 0; i < n; ++i) r[i * k + c] = primal(out.data[c * n + i]);
-  return r;
-}
-
-// ---- cross-entropy --------------------------------------------------------
-
-// ∂CE(f(x_i), q_i)/∂f(x_i) = softmax(f(x_i)) − q_i over the output columns
-// [c0, c0 + k) with the targets q_i = (1 − ε)·onehot(y_i) + ε/k (ε = 0: the
-// plain one-hot), for any scalar (Dual included: the tangent flows through
-// exp and the normalisation). k = 0: every column.
-template <typename S>
-std::vector<S> ce_gradient(const Tensor<S>& out, const int32_t* labels, int64_t i, double smoothing = 0,
-                           int64_t c0 = 0, int64_t k = 0) {
-  using P = primal_t<S>;
-  const int64_t n = out.shape.n;
-  if (k == 0) k = out.shape.c - c0;
-  const S* f = out.data.data() + c0 * n;
-  P mx = primal(f[i]);
-  for (int64_t c = 1; c < k; ++c) mx = std::max(mx, primal(f[c * n + i]));
-  std::vector<S> e(static_cast<size_t>(k));
-  S z(0);
-  for (int64_t c = 0; c < k; ++c) {
-    e[c] = exp(f[c * n + i] - S(mx));
-    z += e[c];
-  }
-  const double off = smoothing / double(k), on = 1 - smoothing + off;
-  for (int64_t c = 0; c < k; ++c) e[c] = e[c] / z - S(P(c == labels[i] ? on : off));
-  return e;
-}
-
-// Mean over the batch of −Σ_k q_k log softmax(f)_k = lse(f) − Σ_k q_k f_k over
-// the columns [c0, c0 + k) (k = 0: every column), in double.
-template <typename S>
-double mean_ce_loss(const Tensor<S>& out, const int32_t* labels, double smoothing = 0, int64_t c0 = 0,
-                    int64_t k = 0) {
-  const int64_t n = out.shape.n;
-  if (k == 0) k = out.shape.c - c0;
-  const S* f = out.data.data() + c0 * n;
-  const double off = smoothing / double(k), on = 1 - smoothing + off;
-  double total = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    double mx = primal(f[i]);
-    for (int64_t c = 1; c < k; ++c) mx = std::max(mx, double(primal(f[c * n + i])));
-    double z = 0, target = 0;
-    for (int64_t c = 0; c < k; ++c) {
-      const double x = double(primal(f[c * n + i]));
-      z += std::exp(x - mx);
-      target += (c == labels[i] ? on : off) * x;
-    }
-    total += std::log(z) + mx - target;
-  }
-  return total / double(n);
-}
-
-// Σ_h weight_h · mean CE of head h (no heads: the plain mean CE).
-template <typename S>
-double mean_heads_loss(const Tensor<S>& out, const int32_t* labels, double smoothing,
-                       const std::vector<LossHead>& heads) {
-  if (heads.empty()) return mean_ce_loss(out, labels, smoothing);
-  double total = 0;
-  for (const LossHead& h : heads) total += h.weight * mean_ce_loss(out, labels, smoothing, h.offset, h.count);
-  return total;
-}
-
-// The selected outputs' weights for sample i: v_k with f = Σ_k v_k f_k(x_i).
-template <typename S>
-std::vector<S> output_weights(OutputSelect sel, const Tensor<S>& out, const int32_t* labels, int64_t i,
-                              double smoothing = 0, const std::vector<LossHead>* heads = nullptr) {
-  using P = primal_t<S>;
-  const int64_t k = out.shape.c;
-  std::vector<S> v(static_cast<size_t>(k), S(0));
-  // The loss gradient: one head over every output, or the weighted heads.
-  auto loss_weights = [&]() {
-    if (!heads || heads->empty()) {
-      v = ce_gradient(out, labels, i, smoothing);
-      return;
-    }
-    for (const LossHead& h : *heads) {
-      const std::vector<S> g = ce_gradient(out, labels, i, smoothing, h.offset, h.count);
-      for (int64_t c = 0; c < h.count; ++c) v[h.offset + c] += S(P(h.weight)) * g[c];
-    }
-  };
-  switch (sel) {
-    case OutputSelect::kTrueClass: v[labels[i]] = S(P(1)); break;
-    case OutputSelect::kSum: std::fill(v.begin(), v.end(), S(P(1))); break;
-    case OutputSelect::kLoss: loss_weights(); break;
-    case OutputSelect::kMeanLoss:
-      loss_weights();
-      for (S& x : v) x = x / S(P(out.shape.n));
-      break;
-    case OutputSelect::kAll: fail(ErrorCode::kInternal, "output_weights: kAll has no single row");
-  }
-  return v;
-}
-
-// Cotangent with one copy per class (kAll) or a single copy, every sample set:
-// what one backward of the summed outputs needs.
-template <typename S>
-Tensor<S> summed_cotangent(OutputSelect sel, const Tensor<S>& out, const int32_t* labels, double smoothing = 0,
-                           const std::vector<LossHead>* heads = nullptr) {
-  using P = primal_t<S>;
-  const int64_t k = out.shape.c, n = out.shape.n;
-  const int64_t copies = sel == OutputSelect::kAll ? k : 1;
-  Tensor<S> cot(Shape4{k, copies * n, 1, 1});
-  for (int64_t i = 0; i < n; ++i) {
-    if (sel == OutputSelect::kAll) {
-      for (int64_t b = 0; b < k; ++b) cot.data[b * copies * n + b * n + i] = S(P(1));
-    } else {
-      const std::vector<S> v = output_weights(sel, out, labels, i, smoothing, heads);
-      for (int64_t c = 0; c < k; ++c) cot.data[c * n + i] = v[c];
-    }
-  }
-  return cot;
-}
-
-// Cotangents of rows [r0, r1) for exact per-sample gradients: copy r − r0 is
-// non-zero only in sample i(r)'s column.
-template <typename S>
-Tensor<S> row_cotangents(OutputSelect sel, const Tensor<S>& out, const int32_t* labels, int64_t r0,
-                         int64_t r1) {
-  using P = primal_t<S>;
-  const int64_t k = out.shape.c, n = out.shape.n, copies = r1 - r0;
-  Tensor<S> cot(Shape4{k, copies * n, 1, 1});
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t b = r - r0;
-    if (sel == OutputSelect::kAll) {
-      const int64_t i = r / k, c = r % k;
-      cot.data[c * copies * n + b * n + i] = S(P(1));
-    } else {
-      const std::vector<S> v = output_weights(sel, out, labels, r);
-      for (int64_t c = 0; c < k; ++c) cot.data[c * copies * n + b * n + r] = v[c];
-    }
-  }
-  return cot;
-}
+using namespace objective;  // NOLINT: the shared objective helpers
 
 // ---- parameter sinks --------------------------------------------------------
 
@@ -258,52 +116,6 @@ PoolVector<double> theta_from_jacobian(const PoolVector<T>& J, int64_t rows, int
   return theta;
 }
 
-// Decomposed kAll rows come class-major (b·N + i); reorder to i·K + b.
-template <typename Vec>
-void to_sample_major(Vec& m, int64_t k, int64_t n, int64_t cols) {
-  Vec out(m.size());
-  for (int64_t b = 0; b < k; ++b)
-    for (int64_t i = 0; i < n; ++i)
-      std::copy(m.begin() + (b * n + i) * cols, m.begin() + (b * n + i + 1) * cols, out.begin() + (i * k + b) * cols);
-  m.swap(out);
-}
-
-// ---- NASWOT kernel ---------------------------------------------------------
-
-// K = c cᵀ + (1−c)(1−c)ᵀ of the binary codes c = (x > 0) of x (CNHW), as
-// K = (D + S Sᵀ)/2 with the N×D sign matrix S = 2c − 1. S Sᵀ is a float GEMM
-// over column blocks of at most 2^24 units, so every partial sum is an
-// integer float holds exactly; blocks are summed in double.
-template <typename T>
-PoolVector<double> relu_code_kernel(const Tensor<T>& x) {
-  const int64_t n = x.shape.n, plane = x.shape.plane(), d = x.shape.c * plane;
-  const int64_t exact_limit = int64_t(1) << 24;
-  const int64_t budget = int64_t(1) << 24;  // floats in one sign block (64 MiB)
-  const int64_t width = std::max<int64_t>(1, std::min({d, exact_limit, budget / n}));
-  PoolVector<float> s(checked_size(n * width, "NASWOT sign matrix"));
-  PoolVector<float> gram(checked_size(n * n, "NASWOT kernel"));
-  PoolVector<double> k(static_cast<size_t>(n * n), 0.0);
-  for (int64_t d0 = 0; d0 < d; d0 += width) {
-    const int64_t w = std::min(width, d - d0);
-    parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        float* row = s.data() + i * w;
-        for (int64_t j = 0; j < w;) {
-          const int64_t unit = d0 + j, ch = unit / plane, p0 = unit % plane;
-          const int64_t len = std::min(plane - p0, w - j);
-          const T* src = x.ptr() + (ch * n + i) * plane + p0;
-          for (int64_t q = 0; q < len; ++q) row[j + q] = src[q] > T(0) ? 1.0f : -1.0f;
-          j += len;
-        }
-      }
-    });
-    gemm(Trans::kNo, Trans::kYes, n, n, w, 1.0f, s.data(), w, s.data(), w, 0.0f, gram.data(), n);
-    for (int64_t i = 0; i < n * n; ++i) k[i] += double(gram[i]);
-  }
-  for (int64_t i = 0; i < n * n; ++i) k[i] = (double(d) + k[i]) * 0.5;
-  return k;
-}
-
 // ---- per-layer fisher --------------------------------------------------------
 
 // Wants no parameter gradient; observes every Conv2d / Linear output and
@@ -311,14 +123,9 @@ PoolVector<double> relu_code_kernel(const Tensor<T>& x) {
 template <typename T>
 class FisherSink : public ParamSink<T> {
  public:
-  FisherSink(const Graph& g, const ForwardState<T>& st) : g_(g), st_(st), layer_of_(g.nodes().size(), -1) {
-    for (size_t i = 0; i < g.nodes().size(); ++i) {
-      const Node& node = g.nodes()[i];
-      if ((node.op == OpKind::kConv2d || node.op == OpKind::kLinear) && node.weight >= 0) {
-        layer_of_[i] = static_cast<int>(nodes_.size());
-        nodes_.push_back(static_cast<int>(i));
-      }
-    }
+  FisherSink(const Graph& g, const ForwardState<T>& st)
+      : g_(g), st_(st), layer_of_(g.nodes().size(), -1), nodes_(fisher_layers(g)) {
+    for (size_t j = 0; j < nodes_.size(); ++j) layer_of_[nodes_[j]] = static_cast<int>(j);
     scores_.assign(nodes_.size(), 0.0);
   }
   bool wants(int) const override { return false; }
@@ -326,30 +133,7 @@ class FisherSink : public ParamSink<T> {
   bool observes(int node) const override { return layer_of_[node] >= 0; }
   void output_grad(int node, const Tensor<T>& dy) override {
     const Node& nd = g_.nodes()[node];
-    const Tensor<T>& a = st_.values[nd.output];
-    const int64_t c = a.shape.c, n = a.shape.n, plane = a.shape.plane();
-    HNAS_CHECK(dy.shape.c == c && dy.shape.n == n && dy.shape.plane() == plane, kInternal,
-               "fisher: gradient of " + nd.label() + " does not match its output");
-    std::vector<double> f(static_cast<size_t>(c), 0.0);
-    parallel_for(c, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t ch = c0; ch < c1; ++ch) {
-        double sum_sq = 0;
-        for (int64_t i = 0; i < n; ++i) {
-          const T* ap = a.ptr() + (ch * n + i) * plane;
-          const T* dp = dy.ptr() + (ch * n + i) * plane;
-          double s = 0;
-          for (int64_t q = 0; q < plane; ++q) s += double(ap[q]) * double(dp[q]);
-          sum_sq += s * s;
-        }
-        f[ch] = 0.5 * sum_sq / double(n);
-      }
-    });
-    // F_k is broadcast over the weights of output channel k: C_in/groups·kh·kw
-    // of them for a conv, in-features for a linear layer.
-    const double per_channel = double(g_.params()[nd.weight].size) / double(c);
-    double score = 0;
-    for (double v : f) score += v;
-    scores_[layer_of_[node]] = score * per_channel;
+    scores_[layer_of_[node]] = fisher_layer_score(st_.values[nd.output], dy, g_.params()[nd.weight].size, nd.label());
   }
   const std::vector<int>& nodes() const { return nodes_; }
   const std::vector<double>& scores() const { return scores_; }
@@ -371,8 +155,17 @@ int64_t largest_value(const Graph& g) {
 }  // namespace
 
 template <typename T>
-Engine<T>::Engine(std::shared_ptr<const Graph> graph, std::vector<T> params) : graph_(std::move(graph)) {
+Engine<T>::Engine(std::shared_ptr<const Graph> graph, std::vector<T> params, EngineDevice device)
+    : graph_(std::move(graph)) {
   set_params(std::move(params));
+  if (device == EngineDevice::kCuda) {
+#if defined(HNAS_ENGINE_CUDA)
+    device_ = std::make_shared<cuda::DeviceEngine<T>>(graph_);
+#else
+    throw cuda::DeviceUnavailableError(cuda::DeviceStatus::kNotCompiled,
+                                       "device \"cuda\": this addon was built without the CUDA path");
+#endif
+  }
 }
 
 template <typename T>
@@ -385,6 +178,9 @@ void Engine<T>::set_params(std::vector<T> params) {
       HNAS_CHECK(std::isfinite(params[p.offset + i]), kNonFinite,
                  "parameter \"" + p.name + "\" holds NaN or Inf at element " + std::to_string(i));
   params_ = std::move(params);
+#if defined(HNAS_ENGINE_CUDA)
+  if (device_) device_->params_changed();
+#endif
 }
 
 template <typename T>
@@ -418,6 +214,9 @@ void run_forward(const Graph& g, const S* params, const T* input, int64_t n, BnM
 template <typename T>
 PoolVector<T> Engine<T>::forward(const T* input, int64_t n, BnMode bn, bool update_running) {
   check_batch(input, nullptr, n);
+#if defined(HNAS_ENGINE_CUDA)
+  if (device_) return device_->forward(params_, input, n, bn, update_running);
+#endif
   ForwardState<T> st;
   run_forward(*graph_, params_.data(), input, n, bn, st, update_running ? params_.data() : nullptr);
   return logits_nk(st.values[graph_->output_value()]);
@@ -454,6 +253,9 @@ GradientResult<T> Engine<T>::gradient(const T* input, const int32_t* labels, int
                        " is outside its " + std::to_string(head.count) + " classes");
     }
   }
+#if defined(HNAS_ENGINE_CUDA)
+  if (device_) return device_->gradient(params_, input, labels, n, req);
+#endif
   ForwardState<T> st;
   run_forward(g, params_.data(), input, n, req.bn, st, req.update_running ? params_.data() : nullptr, &req.scales);
   const Tensor<T>& out = st.values[g.output_value()];
@@ -490,6 +292,9 @@ JacobianResult<T> Engine<T>::jacobian(const T* input, const int32_t* labels, int
     HNAS_CHECK(p >= 0 && p < static_cast<int>(g.params().size()) && g.params()[p].trainable(), kInvalidArgument,
                "jacobian: parameter index " + std::to_string(p) + " is not a trainable parameter");
   HNAS_CHECK(req.want_jacobian || req.want_theta, kInvalidArgument, "jacobian: nothing requested");
+#if defined(HNAS_ENGINE_CUDA)
+  if (device_) return device_->jacobian(params_, input, labels, n, bn, req);
+#endif
   ForwardState<T> st;
   run_forward(g, params_.data(), input, n, bn, st);
   const Tensor<T>& out = st.values[g.output_value()];
@@ -517,16 +322,7 @@ JacobianResult<T> Engine<T>::jacobian(const T* input, const int32_t* labels, int
       ThetaSink<T> sink(g, req.params, rows);
       backward_pass(g, params_.data(), st, std::move(cot), opt, sink);
       r.theta = std::move(sink.theta());
-      if (all) {
-        // Θ rows and columns both need the reordering.
-        to_sample_major(r.theta, k, n, rows);
-        PoolVector<double> t(r.theta.size());
-        for (int64_t i = 0; i < rows; ++i)
-          for (int64_t j = 0; j < rows; ++j) t[j * rows + i] = r.theta[i * rows + j];
-        to_sample_major(t, k, n, rows);
-        for (int64_t i = 0; i < rows; ++i)
-          for (int64_t j = 0; j < rows; ++j) r.theta[j * rows + i] = t[i * rows + j];
-      }
+      if (all) theta_to_sample_major(r.theta, k, n);
     }
     return r;
   }
@@ -566,6 +362,9 @@ template <typename T>
 HvpResult<T> Engine<T>::hvp(const T* input, const int32_t* labels, int64_t n, BnMode bn,
                             const std::vector<int>& sel, const T* v) {
   using D = Dual<T>;
+  HNAS_CHECK(!device_, kUnsupported,
+             "hvp: Hessian-vector products (grasp) run on the CPU only: there are no Dual-number kernels on CUDA; "
+             "use a CPU network for them");
   check_batch(input, labels, n);
   const Graph& g = *graph_;
   std::vector<bool> wanted(g.params().size(), false);
@@ -609,61 +408,24 @@ HvpResult<T> Engine<T>::hvp(const T* input, const int32_t* labels, int64_t n, Bn
 template <typename T>
 ReluKernelResult Engine<T>::relu_kernel(const T* input, int64_t n, BnMode bn) {
   check_batch(input, nullptr, n);
+#if defined(HNAS_ENGINE_CUDA)
+  if (device_) return device_->relu_kernel(params_, input, n, bn);
+#endif
   const Graph& g = *graph_;
   ForwardState<T> st;
   run_forward(g, params_.data(), input, n, bn, st);
-  // Weight of each Relu node = the nodes that read its output (the graph
-  // output counts as a reader; a Relu nobody reads still counts once), summed
-  // per distinct input tensor in order of first appearance.
-  std::vector<int> readers(g.values().size(), 0);
-  for (const Node& node : g.nodes()) {
-    std::vector<int> seen;
-    for (int v : node.inputs)
-      if (std::find(seen.begin(), seen.end(), v) == seen.end()) {
-        seen.push_back(v);
-        ++readers[v];
-      }
-  }
-  ++readers[g.output_value()];
-  std::vector<int> inputs;        // distinct ReLU input values
-  std::vector<int64_t> weights;   // Σ readers over the Relu nodes reading each
-  ReluKernelResult r;
-  r.n = n;
-  for (const Node& node : g.nodes()) {
-    if (node.op != OpKind::kRelu) continue;
-    ++r.relu_nodes;
-    const int v = node.inputs[0];
-    const int64_t w = std::max(1, readers[node.output]);
-    auto it = std::find(inputs.begin(), inputs.end(), v);
-    if (it == inputs.end()) {
-      inputs.push_back(v);
-      weights.push_back(w);
-    } else {
-      weights[it - inputs.begin()] += w;
-    }
-  }
-  r.distinct_inputs = static_cast<int64_t>(inputs.size());
-  r.weighted.assign(static_cast<size_t>(n * n), 0.0);
-  r.distinct.assign(static_cast<size_t>(n * n), 0.0);
-  for (size_t j = 0; j < inputs.size(); ++j) {
-    const Tensor<T>& x = st.values[inputs[j]];
-    const int64_t d = x.shape.c * x.shape.plane();
-    const PoolVector<double> k = relu_code_kernel(x);
-    const double w = double(weights[j]);
-    for (int64_t i = 0; i < n * n; ++i) {
-      r.weighted[i] += w * k[i];
-      r.distinct[i] += k[i];
-    }
-    r.relu_modules += weights[j];
-    r.units_per_sample += weights[j] * d;
-    r.distinct_units_per_sample += d;
-  }
+  const ReluKernelPlan plan = plan_relu_kernel(g);
+  ReluKernelResult r = empty_relu_kernel(plan, n);
+  for (size_t j = 0; j < plan.inputs.size(); ++j) add_relu_kernel(r, st.values[plan.inputs[j]], plan.weights[j]);
   return r;
 }
 
 template <typename T>
 LayerFisherResult Engine<T>::layer_fisher(const T* input, const int32_t* labels, int64_t n, BnMode bn) {
   check_batch(input, labels, n);
+#if defined(HNAS_ENGINE_CUDA)
+  if (device_) return device_->layer_fisher(params_, input, labels, n, bn);
+#endif
   const Graph& g = *graph_;
   ForwardState<T> st;
   run_forward(g, params_.data(), input, n, bn, st);

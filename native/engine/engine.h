@@ -119,12 +119,23 @@ struct LayerFisherResult {
   double total = 0;
 };
 
+namespace cuda {
+template <typename T>
+class DeviceEngine;
+}
+
+// Where an engine runs its passes. kCuda needs a build with the CUDA path
+// and a device (or the HNAS_CUDA=EMULATE build); see cuda/device_engine.h.
+enum class EngineDevice { kCpu = 0, kCuda = 1 };
+
 template <typename T>
 class Engine {
  public:
-  Engine(std::shared_ptr<const Graph> graph, std::vector<T> params);
+  // Throws DeviceUnavailableError (kUnsupported) when kCuda cannot be served.
+  Engine(std::shared_ptr<const Graph> graph, std::vector<T> params, EngineDevice device = EngineDevice::kCpu);
 
   const Graph& graph() const { return *graph_; }
+  EngineDevice device() const { return device_ ? EngineDevice::kCuda : EngineDevice::kCpu; }
   const std::vector<T>& params() const { return params_; }
   void set_params(std::vector<T> params);
 
@@ -133,7 +144,8 @@ class Engine {
   GradientResult<T> gradient(const T* input, const int32_t* labels, int64_t n, const GradientRequest& request);
   JacobianResult<T> jacobian(const T* input, const int32_t* labels, int64_t n, BnMode bn,
                              const JacobianRequest& request);
-  // H·v of the mean cross-entropy w.r.t. the selected parameters.
+  // H·v of the mean cross-entropy w.r.t. the selected parameters (CPU only:
+  // kUnsupported on a CUDA engine).
   HvpResult<T> hvp(const T* input, const int32_t* labels, int64_t n, BnMode bn,
                    const std::vector<int>& params, const T* v);
   // One forward; the NASWOT kernels over every ReLU's input.
@@ -146,6 +158,7 @@ class Engine {
 
   std::shared_ptr<const Graph> graph_;
   std::vector<T> params_;
+  std::shared_ptr<cuda::DeviceEngine<T>> device_;  // null: the CPU
 };
 
 }  // namespace hnas

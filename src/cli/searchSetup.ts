@@ -49,6 +49,7 @@ export interface MetricSourceCliOptions {
   dtype: DType;
   initSeed: number;
   dataSeed: number;
+  device?: Device;
 }
 
 export function addEvaluatorOptions(cmd: Command): Command {
@@ -85,7 +86,7 @@ export interface RunOptions {
 }
 
 export function buildEvaluator(o: EvaluatorOptions): Evaluator {
-  engineDevice(o.device);
+  const device = engineDevice(o.device);
   if (o.evaluator === 'benchmark') {
     if (o.space !== 'nb201') throw new InvalidArgumentError('the benchmark evaluator knows NB201 only; use --evaluator command on DARTS');
     if (!isNb201Column(o.feedback)) throw new InvalidArgumentError(`--feedback must be a numeric NB201 column, got "${o.feedback}"`);
@@ -97,6 +98,7 @@ export function buildEvaluator(o: EvaluatorOptions): Evaluator {
       ...(o.trainImages ? { maxTrainImages: o.trainImages } : {}),
       ...(o.trainEpochs ? { train: { epochs: o.trainEpochs } } : {}),
       ...(o.timeout ? { timeoutSeconds: o.timeout } : {}),
+      device,
     });
   }
   if (!o.command) throw new InvalidArgumentError('--evaluator command needs --command "<template>"');
@@ -127,6 +129,7 @@ export async function openMetricSource(o: MetricSourceCliOptions): Promise<Metri
     cacheFile: o.cache ?? join('runs', `scores-cache-${o.space}-b${settings.batch}.jsonl`),
     settings,
     batch,
+    device: o.device,
   });
 }
 

@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { DisposedError, InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { fromDeviceNative, type ResolvedDevice as EngineDeviceName } from '../native/device.js';
 import { fromNative } from '../native/errors.js';
 import {
   loadAddon,
@@ -198,6 +199,11 @@ export const PARAM_KIND_CODES: Readonly<Record<ParamKind, number>> = Object.from
 
 export class Network {
   readonly dtype: DType;
+  /**
+   * Where the engine runs this network's passes. On `cuda` every request runs
+   * on the device except `hvp` (grasp), which is ERR_HNAS_UNSUPPORTED there.
+   */
+  readonly device: EngineDeviceName;
   readonly params: readonly ParamInfo[];
   readonly numClasses: number;
   /** Per-sample input shape, e.g. [3, 32, 32]. */
@@ -218,6 +224,7 @@ export class Network {
     this.dtype = dtype;
     this.name = name;
     const d = raw.describe();
+    this.device = d.device;
     this.params = d.params.map((p, index) => {
       const kind = KIND_NAMES[p.kind];
       return {
@@ -239,29 +246,33 @@ export class Network {
   }
 
   /** Builds a network from a GraphSpec; parameters are copied. */
-  static create(spec: GraphSpec, options: { dtype?: DType; name?: string } = {}): Network {
+  static create(spec: GraphSpec, options: { dtype?: DType; name?: string; device?: EngineDeviceName } = {}): Network {
     const dtype = options.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'float64') {
       throw new InvalidArgumentError(`dtype must be "float32" or "float64", got "${String(dtype)}"`);
     }
+    const device = options.device ?? 'cpu';
+    if (device !== 'cpu' && device !== 'cuda') {
+      throw new InvalidArgumentError(`device must be "cpu" or "cuda" (resolve "auto" with engineDevice()), got "${String(device)}"`);
+    }
     const name = options.name ?? 'network';
     try {
-      const raw = new (loadAddon().Network)(spec, { dtype });
+      const raw = new (loadAddon().Network)(spec, { dtype, device });
       return new Network(raw, spec, dtype, name);
     } catch (error) {
-      throw fromNative(error, `building ${name}`);
+      throw fromDeviceNative(error, `building ${name}`);
     }
   }
 
   /** Loads an ONNX model file (see src/onnx/importOnnx.ts for what is supported). */
-  static async fromOnnxFile(path: string, options: { dtype?: DType } = {}): Promise<Network> {
+  static async fromOnnxFile(path: string, options: { dtype?: DType; device?: EngineDeviceName } = {}): Promise<Network> {
     const { readOnnxFile } = await import('../onnx/importOnnx.js');
     const spec = await readOnnxFile(path);
     return Network.create(spec, { ...options, name: path });
   }
 
   /** Builds from ONNX bytes already in memory. */
-  static async fromOnnxBytes(bytes: Uint8Array, options: { dtype?: DType; name?: string } = {}): Promise<Network> {
+  static async fromOnnxBytes(bytes: Uint8Array, options: { dtype?: DType; name?: string; device?: EngineDeviceName } = {}): Promise<Network> {
     const { importOnnx } = await import('../onnx/importOnnx.js');
     const spec = importOnnx(bytes, { source: options.name });
     return Network.create(spec, options);

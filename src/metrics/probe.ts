@@ -171,9 +171,11 @@ async function synflowCopy(network: Network, source: SynflowSource | undefined):
     const copy = await source();
     return { copy, owned: copy !== network };
   }
-  if (typeof source === 'string') return { copy: await Network.fromOnnxFile(source, { dtype: 'float64' }), owned: true };
-  if (source instanceof Uint8Array) return { copy: await Network.fromOnnxBytes(source, { dtype: 'float64', name }), owned: true };
-  return { copy: Network.create(source, { dtype: 'float64', name }), owned: true };
+  // On the probed network's device.
+  const device = network.device;
+  if (typeof source === 'string') return { copy: await Network.fromOnnxFile(source, { dtype: 'float64', device }), owned: true };
+  if (source instanceof Uint8Array) return { copy: await Network.fromOnnxBytes(source, { dtype: 'float64', name, device }), owned: true };
+  return { copy: Network.create(source, { dtype: 'float64', name, device }), owned: true };
 }
 
 /** |θ| everywhere, BN removed, one all-ones sample, ∂(Σ logits)/∂θ, in float64. */

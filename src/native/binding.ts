@@ -22,6 +22,7 @@ export interface RawParamInfo {
 
 export interface RawDescription {
   dtype: 'float32' | 'float64';
+  device: 'cpu' | 'cuda';
   totalParamSize: number;
   macsPerSample: number;
   numClasses: number;
@@ -284,7 +285,7 @@ export interface RawCudaKernelOps extends RawKernelOps {
 }
 
 export interface RawAddon {
-  Network: new (spec: unknown, options: { dtype: 'float32' | 'float64' }) => RawNetwork;
+  Network: new (spec: unknown, options: { dtype: 'float32' | 'float64'; device?: 'cpu' | 'cuda' }) => RawNetwork;
   buildInfo(): RawBuildInfo;
   setNumThreads(n: number): number;
   forceGemmKernel(name: string): string;

@@ -12,7 +12,7 @@
  * per-sample gradients and Θ do not yet; callers resolve the device with this
  * module so that the engine can honour `cuda` when it lands.
  */
-import { DeviceUnavailableError, InvalidArgumentError, UnsupportedError, type DeviceUnavailableReason } from '../errors.js';
+import { DeviceUnavailableError, InvalidArgumentError, type DeviceUnavailableReason } from '../errors.js';
 import { loadAddon, type RawCudaStatusName } from './binding.js';
 import { fromNative } from './errors.js';
 
@@ -142,17 +142,11 @@ export function fromDeviceNative(error: unknown, context: string): Error {
 
 /**
  * The device the engine's probes, gradients and training run on, for a
- * request (`--device`, the API's `device`, HNAS_DEVICE). The engine does not
- * run on CUDA yet (docs/cuda.md), so: `cpu` → cpu; `auto` → cpu (it would
- * choose CUDA once the engine can use it); `cuda` → DeviceUnavailableError
- * where no device can be served (as resolveDevice says), and an
- * UnsupportedError where one could, never a silent CPU fallback.
+ * request (`--device`, the API's `device`, HNAS_DEVICE): resolveDevice's
+ * answer — `cpu` → cpu; `auto` → cuda when CUDA is compiled in and a device
+ * is present, else cpu; `cuda` → cuda, or DeviceUnavailableError naming why
+ * not (never a silent CPU fallback). Pass the result to Network.create.
  */
-export function engineDevice(requested?: unknown): 'cpu' {
-  if (resolveDevice(requested) === 'cpu') return 'cpu';
-  const env = process.env.HNAS_DEVICE === '' ? undefined : process.env.HNAS_DEVICE;
-  if ((requested ?? env ?? 'auto') === 'cuda') {
-    throw new UnsupportedError('device "cuda": a CUDA device is present, but the engine (probes, gradients, Θ, training) runs on the CPU only so far; use --device cpu or auto');
-  }
-  return 'cpu';
+export function engineDevice(requested?: unknown): ResolvedDevice {
+  return resolveDevice(requested);
 }

@@ -6,7 +6,7 @@
 import type { GraphSpec } from '../engine/graphSpec.js';
 import { Network, type DType } from '../engine/network.js';
 import { InvalidArgumentError } from '../errors.js';
-import { engineDevice, type Device } from '../native/device.js';
+import { engineDevice, type Device, type ResolvedDevice } from '../native/device.js';
 import { importOnnx, readOnnxFile } from '../onnx/importOnnx.js';
 import {
   parseMetricList,
@@ -45,7 +45,7 @@ export interface ScoreOptions {
   /** Network options for space architectures (channels, cells, dataset, init). */
   architecture?: Omit<ArchitectureOptions, 'seed'>;
   signal?: AbortSignal;
-  /** auto | cpu | cuda (default HNAS_DEVICE, else auto): see engineDevice(); the engine runs on the CPU so far. */
+  /** auto | cpu | cuda (default HNAS_DEVICE, else auto): see engineDevice(). grasp (a Hessian-vector product) fails on cuda. */
   device?: Device;
 }
 
@@ -61,6 +61,8 @@ export interface ScoreResult {
   timings: ProbeTimings & { compute: number };
   /** Wall-clock seconds including network construction. */
   seconds: number;
+  /** Where the engine ran. */
+  device: ResolvedDevice;
 }
 
 interface Resolved {
@@ -93,11 +95,11 @@ async function resolveTarget(target: ScoreTarget, options: ScoreOptions): Promis
  */
 export async function score(target: ScoreTarget, options: ScoreOptions = {}): Promise<ScoreResult> {
   const start = performance.now();
-  engineDevice(options.device);
+  const device = engineDevice(options.device);
   const metrics = parseMetricList(typeof options.metrics === 'object' ? options.metrics.join(',') : (options.metrics ?? 'hnas'));
   const dtype = options.dtype ?? 'float32';
   const { spec, synflow } = await resolveTarget(target, options);
-  const network = Network.create(spec, { dtype });
+  const network = Network.create(spec, { dtype, device });
   try {
     const batch: ProbeBatch = await loadProbeBatch(options.data ?? 'default', {
       size: options.batch ?? 64,
@@ -111,7 +113,7 @@ export async function score(target: ScoreTarget, options: ScoreOptions = {}): Pr
       ...(wantsSynflow ? { synflowNetwork: synflow } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    return summarise(metrics, outcome.results, outcome.timings, outcome.computeSeconds, start);
+    return summarise(metrics, outcome.results, outcome.timings, outcome.computeSeconds, start, device);
   } finally {
     network.dispose();
   }
@@ -123,8 +125,9 @@ function summarise(
   timings: ProbeTimings,
   computeSeconds: number,
   start: number,
+  device: ResolvedDevice,
 ): ScoreResult {
-  const out: ScoreResult = { metrics: {}, errors: {}, extras: {}, results: {}, timings: { ...timings, compute: computeSeconds }, seconds: 0 };
+  const out: ScoreResult = { metrics: {}, errors: {}, extras: {}, results: {}, timings: { ...timings, compute: computeSeconds }, seconds: 0, device };
   for (const id of metrics) {
     const r = results[id];
     out.results[id] = r;

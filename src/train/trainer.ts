@@ -33,6 +33,7 @@ import { Network, type DType, type FloatArray, type LossHead } from '../engine/n
 import { AbortedError, DataFormatError, InvalidArgumentError, NonFiniteError } from '../errors.js';
 import { CIFAR10_STATS, type CifarSet, type NormaliseStats } from '../io/cifar.js';
 import { buildInfo } from '../native/buildInfo.js';
+import type { ResolvedDevice } from '../native/device.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { BatchPlan, STREAM_DROP_PATH, epochRng, type TrainBatch } from './data.js';
 import { dartsDropPathTensors, drawDropPathFactors, dropPathProbability } from './dropPath.js';
@@ -73,6 +74,8 @@ export interface TrainerConfig {
   name?: string;
   /** Default float32. */
   dtype?: DType;
+  /** Where the engine runs (resolved: see engineDevice()); default cpu. */
+  device?: ResolvedDevice;
   train: TrainingData;
   /** Settings over a preset (default preset `search`). */
   options?: Partial<TrainOptions>;
@@ -157,12 +160,12 @@ export interface TrainCheckpointMeta {
    * The engine that computed it. Results are deterministic for a given
    * thread count and GEMM kernel; another one sums in another order.
    */
-  engine: { threads: number; gemmKernel: string };
+  engine: { threads: number; gemmKernel: string; device?: ResolvedDevice };
 }
 
-function engineInfo(): { threads: number; gemmKernel: string } {
+function engineInfo(device: ResolvedDevice): { threads: number; gemmKernel: string; device: ResolvedDevice } {
   const info = buildInfo();
-  return { threads: info.threads, gemmKernel: info.gemmKernel };
+  return { threads: info.threads, gemmKernel: info.gemmKernel, device };
 }
 
 export class Trainer {
@@ -206,7 +209,7 @@ export class Trainer {
       warmupEpochs: o.warmupEpochs,
       per: o.schedule,
     });
-    this.network = Network.create(config.spec, { dtype: config.dtype ?? 'float32', name: config.name ?? 'network' });
+    this.network = Network.create(config.spec, { dtype: config.dtype ?? 'float32', name: config.name ?? 'network', device: config.device });
     this.evalSpec = config.evalSpec ?? config.spec;
     const evalClasses = this.evalSpec.output.shape[0];
     if (o.auxiliaryWeight > 0) {
@@ -261,7 +264,7 @@ export class Trainer {
     if (this.evalSpec === this.spec) return evaluateTrained(this.network, this.spec, data);
     // The network without the auxiliary head, holding the trained weights.
     const trained = this.trainedSpec();
-    const net = Network.create(trained, { dtype: this.network.dtype, name: this.network.name });
+    const net = Network.create(trained, { dtype: this.network.dtype, name: this.network.name, device: this.network.device });
     try {
       return await evaluateTrained(net, trained, data);
     } finally {
@@ -280,8 +283,14 @@ export class Trainer {
       if (!options.checkpoint) throw new InvalidArgumentError('resume needs a checkpoint path');
       if (existsSync(options.checkpoint)) {
         const state = await this.#load(options.checkpoint);
-        const here = engineInfo();
-        if (state.engine && (state.engine.threads !== here.threads || state.engine.gemmKernel !== here.gemmKernel)) {
+        const here = engineInfo(this.network.device);
+        const storedDevice = state.engine?.device ?? 'cpu';
+        if (state.engine && storedDevice !== here.device) {
+          options.onWarning?.(
+            `${options.checkpoint} was written on the ${storedDevice} engine and this run is on ${here.device}: ` +
+              'the resumed run is valid but not bit-identical to an uninterrupted one',
+          );
+        } else if (state.engine && here.device === 'cpu' && (state.engine.threads !== here.threads || state.engine.gemmKernel !== here.gemmKernel)) {
           options.onWarning?.(
             `${options.checkpoint} was written with ${state.engine.threads} threads and the ${state.engine.gemmKernel} GEMM; ` +
               `this run has ${here.threads} and ${here.gemmKernel}: the resumed run is valid but not bit-identical to an uninterrupted one`,
@@ -402,7 +411,7 @@ export class Trainer {
       rng: { seed: this.options.seed, nextEpoch: epochsDone },
       history,
       seconds,
-      engine: engineInfo(),
+      engine: engineInfo(this.network.device),
     };
     await writeCheckpoint(path, meta, { params: this.network.getParams(), momentum: this.sgd.buffer });
   }

@@ -1,7 +1,8 @@
 /**
  * --device / score({ device }) / HNAS_DEVICE on the commands that run the
- * engine: cpu and auto run (on the CPU), an explicit cuda that cannot be
- * honoured is a typed error, never a silent CPU fallback.
+ * engine: cpu runs on the CPU, auto on CUDA when a device is there (else the
+ * CPU), and an explicit cuda that cannot be honoured is a typed error, never
+ * a silent CPU fallback.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/cli.js';
@@ -31,6 +32,8 @@ describe.skipIf(deviceHere)('engine device selection without a CUDA device', () 
     expect(engineDevice('auto')).toBe('cpu');
     const r = await score(13714, { metrics: 'params', device: 'cpu', batch: 2 });
     expect(r.metrics.params).toBe(1073466);
+    expect(r.device).toBe('cpu');
+    expect((await score(13714, { metrics: 'params', batch: 2 })).device).toBe('cpu');
   });
 
   it('refuses an explicit cuda with ERR_HNAS_DEVICE_UNAVAILABLE, from the API, the CLI and HNAS_DEVICE', async () => {
@@ -50,5 +53,20 @@ describe.skipIf(deviceHere)('engine device selection without a CUDA device', () 
   it('rejects an unknown --device value naming the choices', async () => {
     await main(['node', 'hnas', 'bench', '--device', 'tpu']);
     expect(errors.join('\n')).toMatch(/--device must be one of auto, cpu, cuda, got "tpu"/);
+  });
+});
+
+describe.skipIf(!deviceHere)('engine device selection with a CUDA device', () => {
+  it('runs score() on the device for cuda and auto, with the CPU engine\'s numbers', async () => {
+    expect(engineDevice('cuda')).toBe('cuda');
+    expect(engineDevice('auto')).toBe('cuda');
+    expect(engineDevice('cpu')).toBe('cpu');
+    const options = { metrics: 'ntk_trace,ntk_cond', batch: 16, architecture: { channels: 8, cells: 1 } };
+    const cpu = await score(13714, { ...options, device: 'cpu' });
+    const cuda = await score(13714, { ...options, device: 'cuda' });
+    expect(cpu.device).toBe('cpu');
+    expect(cuda.device).toBe('cuda');
+    expect(Math.abs(cuda.metrics.ntk_trace! - cpu.metrics.ntk_trace!)).toBeLessThan(1e-3 * Math.abs(cpu.metrics.ntk_trace!));
+    expect(Math.abs(cuda.metrics.ntk_cond! - cpu.metrics.ntk_cond!)).toBeLessThan(1e-2 * Math.abs(cpu.metrics.ntk_cond!));
   });
 });

@@ -21,7 +21,7 @@ import { sampleGenotypeUniform } from '../../spaces/darts/sampling.js';
 import { loadNb201Table, sampleNb201Indices } from '../../spaces/nb201/index.js';
 import { Rng } from '../../spaces/rng.js';
 import type { GraphSpec } from '../../engine/graphSpec.js';
-import { DEVICES, engineDevice, type Device } from '../../native/device.js';
+import { DEVICES, engineDevice, type Device, type ResolvedDevice } from '../../native/device.js';
 import { DEVICE_OPTION_HELP, choiceOption, intOption } from '../options.js';
 import { formatTable } from '../tableFormat.js';
 
@@ -60,7 +60,7 @@ export interface BenchReport {
     batch: number;
     dtype: DType;
     threads: number;
-    device: 'cpu';
+    device: ResolvedDevice;
     gemm: string;
     cpuFeatures: string;
     cpu: string;
@@ -121,7 +121,8 @@ export async function runBench(o: BenchOptions, onRow?: (row: BenchRow) => void)
   const archs = architectures(o);
   const buildStart = performance.now();
   const specs = archs.map((a) => buildArchitecture(o.space, a));
-  const networks = specs.map((s, i) => Network.create(s, { dtype: o.dtype, name: archs[i] }));
+  const device = engineDevice(o.device);
+  const networks = specs.map((s, i) => Network.create(s, { dtype: o.dtype, name: archs[i], device }));
   const buildSecondsPerArch = (performance.now() - buildStart) / 1000 / archs.length;
   const info = buildInfo();
   const report: BenchReport = {
@@ -131,7 +132,7 @@ export async function runBench(o: BenchOptions, onRow?: (row: BenchRow) => void)
       batch: o.batch,
       dtype: o.dtype,
       threads: info.threads,
-      device: 'cpu',
+      device,
       gemm: info.gemmKernel,
       cpuFeatures: info.cpuFeatures,
       cpu: cpus()[0]?.model ?? 'unknown',

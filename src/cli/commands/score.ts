@@ -25,7 +25,7 @@ import { formatGenotype, parseGenotype } from '../../spaces/darts/genotype.js';
 import { sampleGenotypeUniform } from '../../spaces/darts/sampling.js';
 import { loadNb201Table, sampleNb201Indices } from '../../spaces/nb201/index.js';
 import { Rng } from '../../spaces/rng.js';
-import { DEVICES, engineDevice, type Device } from '../../native/device.js';
+import { DEVICES, engineDevice, type Device, type ResolvedDevice } from '../../native/device.js';
 import { DEVICE_OPTION_HELP, choiceOption, intOption } from '../options.js';
 import { formatCsv, formatTable } from '../tableFormat.js';
 import { Progress } from '../progress.js';
@@ -176,7 +176,7 @@ async function loadBatch(o: ScoreOptions, sampleShape: readonly number[], numCla
   return loadProbeBatch(o.data as DataSource, { size: o.batch, seed: o.dataSeed, dtype: o.dtype, sampleShape, numClasses });
 }
 
-async function scoreOne(job: Job, batch: ProbeBatch, metrics: MetricId[], settings: ScoreSettings): Promise<ScoreRow> {
+async function scoreOne(job: Job, batch: ProbeBatch, metrics: MetricId[], settings: ScoreSettings, device: ResolvedDevice): Promise<ScoreRow> {
   const target: ScoreTarget = job.space === 'onnx' ? { onnx: job.arch } : job.arch;
   const result = await score(target, {
     ...(job.space === 'onnx' ? {} : { space: job.space }),
@@ -185,6 +185,7 @@ async function scoreOne(job: Job, batch: ProbeBatch, metrics: MetricId[], settin
     initSeed: settings.initSeed,
     dtype: settings.dtype,
     architecture: { channels: settings.channels, cells: settings.cells },
+    device,
   });
   return toScoreRow(job, result, settings);
 }
@@ -239,7 +240,7 @@ export function scoreCommand(): Command {
     .option('--format <format>', `${SCORE_FORMATS.join(' | ')} (table/json/csv print to stdout at the end)`, choiceOption('--format', SCORE_FORMATS), 'jsonl')
     .option('--device <device>', DEVICE_OPTION_HELP, choiceOption('--device', DEVICES))
     .action(async (archs: string[], o: ScoreOptions) => {
-      engineDevice(o.device);
+      const device = engineDevice(o.device);
       const metrics = parseMetricList(o.metrics);
       if (o.threads !== undefined) setNumThreads(o.threads);
       const jobs = resolveJobs(archs, o);
@@ -275,7 +276,7 @@ export function scoreCommand(): Command {
         const progress = new Progress({ total: todo.length, skipped });
         let failures = 0;
         for (const job of todo) {
-          const row = await scoreOne(job, batch, metrics, settings);
+          const row = await scoreOne(job, batch, metrics, settings, device);
           if (row.errors) failures++;
           if (writer) await writer.append(row);
           else if (o.format === 'jsonl') console.log(JSON.stringify(row));

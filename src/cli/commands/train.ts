@@ -33,7 +33,7 @@ import { sampleRows, splitRows } from '../../train/data.js';
 import { allRows, loadCifarData } from '../../train/datasets.js';
 import { TRAIN_PRESET_NAMES, resolveTrainOptions, type TrainOptions, type TrainPresetName } from '../../train/options.js';
 import { Trainer, type EpochRecord, type TrainProgress } from '../../train/trainer.js';
-import { DEVICES, engineDevice, type Device } from '../../native/device.js';
+import { DEVICES, engineDevice, type Device, type ResolvedDevice } from '../../native/device.js';
 import { DEVICE_OPTION_HELP, choiceOption, intOption } from '../options.js';
 import { formatDuration } from '../progress.js';
 import { interruptSignal } from '../searchSetup.js';
@@ -139,12 +139,11 @@ export function trainCommand(): Command {
     .option('--svg <file>', 'learning curves as SVG (default <out without .onnx>.svg)')
     .option('--device <device>', DEVICE_OPTION_HELP, choiceOption('--device', DEVICES))
     .action(async (arch: string, o: TrainCliOptions) => {
-      engineDevice(o.device);
-      await runTrain(arch, o);
+      await runTrain(arch, o, engineDevice(o.device));
     });
 }
 
-async function runTrain(arch: string, o: TrainCliOptions): Promise<void> {
+async function runTrain(arch: string, o: TrainCliOptions, device: ResolvedDevice): Promise<void> {
   let text = arch;
   if (arch.startsWith('@')) {
     const path = arch.slice(1);
@@ -199,6 +198,7 @@ async function runTrain(arch: string, o: TrainCliOptions): Promise<void> {
   const spec = buildArchitecture(o.space, text, { ...archOptions, auxiliary });
   const trainer = new Trainer({
     spec,
+    device,
     evalSpec: auxiliary ? buildArchitecture(o.space, text, archOptions) : undefined,
     name: o.space === 'nb201' ? `nb201 ${text}` : 'darts genotype',
     dtype: o.dtype,

@@ -34,6 +34,7 @@ import { resolveTrainOptions, type TrainOptions } from '../../train/options.js';
 import { Trainer, type TrainProgress } from '../../train/trainer.js';
 import { throwIfAborted } from '../history.js';
 import type { Candidate, Evaluation, EvaluationContext, Evaluator } from '../types.js';
+import { engineDevice, type Device } from '../../native/device.js';
 
 /** Network sizes the evaluator trains at unless told otherwise. */
 export const TRAIN_EVALUATOR_NETWORKS: Readonly<Record<SpaceName, ArchitectureOptions>> = Object.freeze({
@@ -60,6 +61,8 @@ export interface TrainEvaluatorOptions {
   train?: Partial<TrainOptions>;
   /** Default float32. */
   dtype?: DType;
+  /** Where the training runs: auto | cpu | cuda (default HNAS_DEVICE, else auto). */
+  device?: Device;
   /** Seconds before an evaluation is stopped (EvaluationError 'timeout'); default none. */
   timeoutSeconds?: number;
   /** Sees every training step of every evaluation. */
@@ -121,6 +124,7 @@ export class TrainEvaluator implements Evaluator {
       evalSpec,
       name: `${candidate.space} ${candidate.arch.length > 60 ? `${candidate.arch.slice(0, 57)}...` : candidate.arch}`,
       dtype: o.dtype,
+      device: engineDevice(o.device),
       train: { set: split.set, rows: split.train, stats: split.stats },
       options: trainOptions,
       preset: 'search',

@@ -17,6 +17,7 @@ import type { ProbeBatch } from '../../metrics/index.js';
 import { loadNb201Table, type Nb201Table } from '../../spaces/nb201/benchmarkTable.js';
 import { conditionOf } from '../../analysis/unification.js';
 import type { Candidate } from '../types.js';
+import type { Device } from '../../native/device.js';
 
 export interface CandidateMetrics {
   /** M (null when the metric failed). */
@@ -40,6 +41,8 @@ export interface MetricSourceOptions {
   settings?: ScoreSettings;
   /** The batch those rows are probed on (must match `settings`). */
   batch?: ProbeBatch;
+  /** Where rows computed on demand are probed (auto | cpu | cuda; default HNAS_DEVICE, else auto). */
+  device?: Device;
 }
 
 export class MetricSource {
@@ -50,6 +53,7 @@ export class MetricSource {
   #cache: JsonlWriter<ScoreRow> | undefined;
   readonly #settings: ScoreSettings | undefined;
   readonly #batch: ProbeBatch | undefined;
+  readonly #device: Device | undefined;
   /** Rows computed by this source (not read from files). */
   computed = 0;
 
@@ -62,6 +66,7 @@ export class MetricSource {
     this.#nb201 = loadNb201Table();
     this.#settings = options.settings;
     this.#batch = options.batch;
+    this.#device = options.device;
   }
 
   static async open(options: MetricSourceOptions): Promise<MetricSource> {
@@ -143,6 +148,7 @@ export class MetricSource {
         initSeed: this.#settings.initSeed,
         dtype: this.#settings.dtype,
         architecture: { ...(channels !== undefined ? { channels } : {}), ...(cells !== undefined ? { cells } : {}) },
+        device: this.#device,
       });
       const row = toScoreRow(c, result, this.#settings);
       await this.#cache.append(row);
