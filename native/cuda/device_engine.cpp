@@ -152,11 +152,6 @@ class FisherSink : public DeviceParamSink<T> {
   std::vector<double> scores_;
 };
 
-int64_t largest_value(const Graph& g) {
-  int64_t m = 0;
-  for (const ValueInfo& v : g.values()) m = std::max(m, v.shape.numel());
-  return m;
-}
 
 template <typename T>
 PoolVector<T> download(const DeviceBuffer<T>& b) {
@@ -164,31 +159,6 @@ PoolVector<T> download(const DeviceBuffer<T>& b) {
   if (!out.empty()) b.download(out.data(), out.size());
   return out;
 }
-
-}  // namespace
-
-template <typename T>
-DeviceEngine<T>::DeviceEngine(std::shared_ptr<const Graph> graph) : graph_(std::move(graph)) {
-  require_device();
-  stream_ = std::make_unique<Stream>();
-  StreamGuard guard(*stream_);
-  params_ = DeviceBuffer<T>();  // bound to this engine's stream
-}
-
-template <typename T>
-DeviceEngine<T>::~DeviceEngine() {
-  StreamGuard guard(*stream_);
-  params_.reset();
-}
-
-template <typename T>
-void DeviceEngine<T>::sync_params(const std::vector<T>& params) {
-  if (!params_dirty_) return;
-  params_.upload(params.data(), params.size());
-  params_dirty_ = false;
-}
-
-namespace {
 
 // The batch NCHW → CNHW on the host, then onto the device.
 template <typename T>
@@ -208,17 +178,47 @@ void download_params(const DeviceBuffer<T>& device, std::vector<T>& host) {
   device.download(host.data(), host.size());
 }
 
+
 }  // namespace
+
+template <typename T>
+DeviceEngine<T>::DeviceEngine(std::shared_ptr<const Graph> graph) : graph_(std::move(graph)) {
+  require_device();
+  stream_ = std::make_unique<Stream>();
+  StreamGuard guard(*stream_);
+  params_ = DeviceBuffer<T>();  // bound to this engine's stream
+}
+
+template <typename T>
+DeviceEngine<T>::~DeviceEngine() {
+  StreamGuard guard(*stream_);
+  params_.reset();
+}
+
+template <typename T>
+void DeviceEngine<T>::run_forward(std::vector<T>& params, const T* input, int64_t n, BnMode bn, DeviceForwardState<T>& st,
+                                  bool update_running, const SampleScales* scales) {
+  sync_params(params);
+  const Graph& g = *graph_;
+  DeviceBuffer<T> x = upload_input(g, input, n);
+  device_forward_pass(g, params_.data(), x.data(), n, bn, st, update_running ? params_.data() : nullptr, scales);
+}
+
+template <typename T>
+void DeviceEngine<T>::sync_params(const std::vector<T>& params) {
+  if (!params_dirty_) return;
+  params_.upload(params.data(), params.size());
+  params_dirty_ = false;
+}
+
 
 template <typename T>
 PoolVector<T> DeviceEngine<T>::forward(std::vector<T>& params, const T* input, int64_t n, BnMode bn,
                                        bool update_running) {
   StreamGuard guard(*stream_);
-  sync_params(params);
   const Graph& g = *graph_;
-  DeviceBuffer<T> x = upload_input(g, input, n);
   DeviceForwardState<T> st;
-  device_forward_pass(g, params_.data(), x.data(), n, bn, st, update_running ? params_.data() : nullptr);
+  run_forward(params, input, n, bn, st, update_running);
   PoolVector<T> logits = logits_nk(st.values[g.output_value()].to_host());
   if (update_running) download_params(params_, params);
   return logits;
@@ -228,12 +228,9 @@ template <typename T>
 GradientResult<T> DeviceEngine<T>::gradient(std::vector<T>& params, const T* input, const int32_t* labels, int64_t n,
                                             const GradientRequest& req) {
   StreamGuard guard(*stream_);
-  sync_params(params);
   const Graph& g = *graph_;
-  DeviceBuffer<T> x = upload_input(g, input, n);
   DeviceForwardState<T> st;
-  device_forward_pass(g, params_.data(), x.data(), n, req.bn, st, req.update_running ? params_.data() : nullptr,
-                      &req.scales);
+  run_forward(params, input, n, req.bn, st, req.update_running, &req.scales);
   const Tensor<T> out = st.values[g.output_value()].to_host();
   GradientResult<T> r;
   r.loss = mean_heads_loss(out, labels, req.label_smoothing, req.heads);
@@ -264,11 +261,9 @@ template <typename T>
 JacobianResult<T> DeviceEngine<T>::jacobian(std::vector<T>& params, const T* input, const int32_t* labels, int64_t n,
                                             BnMode bn, const JacobianRequest& req) {
   StreamGuard guard(*stream_);
-  sync_params(params);
   const Graph& g = *graph_;
-  DeviceBuffer<T> x = upload_input(g, input, n);
   DeviceForwardState<T> st;
-  device_forward_pass(g, params_.data(), x.data(), n, bn, st);
+  run_forward(params, input, n, bn, st);
   const Tensor<T> out = st.values[g.output_value()].to_host();
   const int64_t k = g.num_classes();
   const bool all = req.output == OutputSelect::kAll;
@@ -304,13 +299,7 @@ JacobianResult<T> DeviceEngine<T>::jacobian(std::vector<T>& params, const T* inp
 
   // Exact: rows go through the backward pass `chunk` cotangents at a time
   // (the same automatic chunk as the CPU engine).
-  int64_t chunk = req.chunk;
-  if (chunk <= 0) {
-    const int64_t per_copy = 6 * largest_value(g) * n * int64_t(sizeof(T));
-    const int64_t budget = int64_t(1536) << 20;
-    chunk = std::max<int64_t>(1, budget / std::max<int64_t>(1, per_copy));
-  }
-  chunk = std::min(chunk, rows);
+  const int64_t chunk = exact_chunk(g, req.chunk, n, rows, int64_t(sizeof(T)));
   r.chunk = chunk;
   BackwardOptions opt;
   opt.mode = ParamGradMode::kSum;
@@ -338,11 +327,9 @@ JacobianResult<T> DeviceEngine<T>::jacobian(std::vector<T>& params, const T* inp
 template <typename T>
 ReluKernelResult DeviceEngine<T>::relu_kernel(std::vector<T>& params, const T* input, int64_t n, BnMode bn) {
   StreamGuard guard(*stream_);
-  sync_params(params);
   const Graph& g = *graph_;
-  DeviceBuffer<T> x = upload_input(g, input, n);
   DeviceForwardState<T> st;
-  device_forward_pass(g, params_.data(), x.data(), n, bn, st);
+  run_forward(params, input, n, bn, st);
   const ReluKernelPlan plan = plan_relu_kernel(g);
   ReluKernelResult r = empty_relu_kernel(plan, n);
   for (size_t j = 0; j < plan.inputs.size(); ++j) add_relu_kernel(r, st.values[plan.inputs[j]].to_host(), plan.weights[j]);
@@ -353,11 +340,9 @@ template <typename T>
 LayerFisherResult DeviceEngine<T>::layer_fisher(std::vector<T>& params, const T* input, const int32_t* labels, int64_t n,
                                                 BnMode bn) {
   StreamGuard guard(*stream_);
-  sync_params(params);
   const Graph& g = *graph_;
-  DeviceBuffer<T> x = upload_input(g, input, n);
   DeviceForwardState<T> st;
-  device_forward_pass(g, params_.data(), x.data(), n, bn, st);
+  run_forward(params, input, n, bn, st);
   const Tensor<T> out = st.values[g.output_value()].to_host();
   LayerFisherResult r;
   r.loss = mean_ce_loss(out, labels);

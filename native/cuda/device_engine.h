@@ -23,6 +23,7 @@
 #include <memory>
 #include <vector>
 
+#include "cuda/device_executor.h"
 #include "cuda/device_memory.h"
 #include "cuda/runtime.h"
 #include "engine/engine.h"
@@ -53,6 +54,9 @@ class DeviceEngine {
 
  private:
   void sync_params(const std::vector<T>& params);
+  // Uploads the batch (and the parameters when stale) and runs the forward pass into st.
+  void run_forward(std::vector<T>& params, const T* input, int64_t n, BnMode bn, DeviceForwardState<T>& st,
+                   bool update_running = false, const SampleScales* scales = nullptr);
 
   std::shared_ptr<const Graph> graph_;
   std::unique_ptr<Stream> stream_;

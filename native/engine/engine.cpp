@@ -146,11 +146,6 @@ class FisherSink : public ParamSink<T> {
   std::vector<double> scores_;
 };
 
-int64_t largest_value(const Graph& g) {
-  int64_t m = 0;
-  for (const ValueInfo& v : g.values()) m = std::max(m, v.shape.numel());
-  return m;
-}
 
 }  // namespace
 
@@ -328,14 +323,7 @@ JacobianResult<T> Engine<T>::jacobian(const T* input, const int32_t* labels, int
   }
 
   // Exact: rows go through the backward pass `chunk` cotangents at a time.
-  int64_t chunk = req.chunk;
-  if (chunk <= 0) {
-    // About six gradient tensors of the largest value are live at once.
-    const int64_t per_copy = 6 * largest_value(g) * n * int64_t(sizeof(T));
-    const int64_t budget = int64_t(1536) << 20;
-    chunk = std::max<int64_t>(1, budget / std::max<int64_t>(1, per_copy));
-  }
-  chunk = std::min(chunk, rows);
+  const int64_t chunk = exact_chunk(g, req.chunk, n, rows, int64_t(sizeof(T)));
   r.chunk = chunk;
   BackwardOptions opt;
   opt.mode = ParamGradMode::kSum;

@@ -231,6 +231,22 @@ PoolVector<double> relu_code_kernel(const Tensor<T>& x) {
 }
 
 
+// ---- exact per-sample gradients ----------------------------------------------
+
+// Cotangent rows per backward pass in exact mode: the request's, or what keeps
+// about six gradient tensors of the largest value within 1.5 GiB; at most rows.
+inline int64_t exact_chunk(const Graph& g, int64_t requested, int64_t n, int64_t rows, int64_t scalar_bytes) {
+  int64_t chunk = requested;
+  if (chunk <= 0) {
+    int64_t largest = 0;
+    for (const ValueInfo& v : g.values()) largest = std::max(largest, v.shape.numel());
+    const int64_t per_copy = 6 * largest * n * scalar_bytes;
+    const int64_t budget = int64_t(1536) << 20;
+    chunk = std::max<int64_t>(1, budget / std::max<int64_t>(1, per_copy));
+  }
+  return std::min(chunk, rows);
+}
+
 // ---- NASWOT kernel bookkeeping --------------------------------------------
 
 // Which tensors the kernel is taken over: the distinct inputs of the Relu

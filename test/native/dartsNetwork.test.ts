@@ -170,6 +170,26 @@ const TOL = {
   grad: { atol: 1e-11, rtol: 1e-8 }, // per-parameter Σg and ‖g‖, batch-coupled (train-mode BN)
 };
 
+/** Per trainable parameter, Σ g and ‖g‖ against the reference's (what make_reference.py records). */
+function expectGradientLike(net: Network, grad: ArrayLike<number>, ref: { gradSum: Record<string, number>; gradNorm: Record<string, number> }): void {
+  const sums: number[] = [], norms: number[] = [], refSums: number[] = [], refNorms: number[] = [];
+  for (const p of net.params.filter((q) => q.trainable)) {
+    let s = 0, ss = 0;
+    for (let i = 0; i < p.size; i++) {
+      const v = grad[p.offset + i];
+      s += v;
+      ss += v * v;
+    }
+    sums.push(s);
+    norms.push(Math.sqrt(ss));
+    refSums.push(ref.gradSum[p.name]);
+    refNorms.push(ref.gradNorm[p.name]);
+  }
+  expect(sums.length).toBe(Object.keys(ref.gradSum).length);
+  expectAllClose(sums, refSums, TOL.grad, 'Σ grad per parameter');
+  expectAllClose(norms, refNorms, TOL.grad, '‖grad‖ per parameter');
+}
+
 describe('against PyTorch’s DARTS NetworkCIFAR (float64, closed-form parameters)', () => {
   it.each(reference.cases.map((c, i) => [i, c] as const))('case %i', async (_, ref) => {
     const genotype = parseGenotype(ref.genotype);
@@ -188,22 +208,7 @@ describe('against PyTorch’s DARTS NetworkCIFAR (float64, closed-form parameter
       const g = await net.gradient(x, labels, { bn: 'train' });
       expectAllClose(g.logits, ref.logitsTrain, TOL.logits, 'train logits');
       expectAllClose([g.loss], [ref.lossTrain], TOL.logits, 'loss');
-      const sums: number[] = [], norms: number[] = [], refSums: number[] = [], refNorms: number[] = [];
-      for (const p of net.params.filter((q) => q.trainable)) {
-        let s = 0, ss = 0;
-        for (let i = 0; i < p.size; i++) {
-          const v = g.grad[p.offset + i];
-          s += v;
-          ss += v * v;
-        }
-        sums.push(s);
-        norms.push(Math.sqrt(ss));
-        refSums.push(ref.gradSum[p.name]);
-        refNorms.push(ref.gradNorm[p.name]);
-      }
-      expect(sums.length).toBe(Object.keys(ref.gradSum).length);
-      expectAllClose(sums, refSums, TOL.grad, 'Σ grad per parameter');
-      expectAllClose(norms, refNorms, TOL.grad, '‖grad‖ per parameter');
+      expectGradientLike(net, g.grad, ref);
     } finally {
       net.dispose();
     }
@@ -244,22 +249,7 @@ describe('the auxiliary head against PyTorch (DARTS train.py --auxiliary, float6
       expectAllClose(main, ref.logitsTrain, TOL.logits, 'main logits');
       expectAllClose(aux, ref.logitsAuxTrain, TOL.logits, 'auxiliary logits');
       expectAllClose([g.loss], [ref.lossTrain], TOL.logits, 'CE + 0.4·CE_aux');
-      const sums: number[] = [], norms: number[] = [], refSums: number[] = [], refNorms: number[] = [];
-      for (const p of net.params.filter((q) => q.trainable)) {
-        let s = 0, ss = 0;
-        for (let i = 0; i < p.size; i++) {
-          const v = g.grad[p.offset + i];
-          s += v;
-          ss += v * v;
-        }
-        sums.push(s);
-        norms.push(Math.sqrt(ss));
-        refSums.push(ref.gradSum[p.name]);
-        refNorms.push(ref.gradNorm[p.name]);
-      }
-      expect(sums.length).toBe(Object.keys(ref.gradSum).length);
-      expectAllClose(sums, refSums, TOL.grad, 'Σ grad per parameter');
-      expectAllClose(norms, refNorms, TOL.grad, '‖grad‖ per parameter');
+      expectGradientLike(net, g.grad, ref);
       // The head's weight matters: without it the loss is the main CE only and the head gets no gradient.
       const mainOnly = await net.gradient(x, labels, { bn: 'train', heads: [heads[0]] });
       expect(Math.abs(mainOnly.loss - ref.lossTrain)).toBeGreaterThan(0.1);
