@@ -21,4 +21,4 @@ export function choiceOption<T extends string>(name: string, choices: readonly T
 }
 
 /** `--device auto|cpu|cuda` (default: HNAS_DEVICE, else auto); commands pass it to engineDevice(). */
-export const DEVICE_OPTION_HELP = 'auto | cpu | cuda (default: HNAS_DEVICE, else auto); the engine runs on the CPU so far, and an explicit cuda that cannot be honoured is an error';
+export const DEVICE_OPTION_HELP = 'auto | cpu | cuda (default: HNAS_DEVICE, else auto: CUDA when a device is present); an explicit cuda that cannot be honoured is an error; grasp needs cpu';
