@@ -366,6 +366,108 @@ struct MulConstOp {
 };
 
 template <typename S, bool D>
+struct FlattenForwardOp {
+  // flattenForward(y, x, shape)
+  static void run(const Args& a, Operands<S>& o) {
+    const Shape4 s = a.shape(2);
+    S* y = o.array(0, "y", s.numel(), true);
+    const S* x = o.array(1, "x", s.numel(), false);
+    if constexpr (D) flatten_forward_cuda(y, x, s);
+    else flatten_forward_cpu(y, x, s);
+  }
+};
+
+template <typename S, bool D>
+struct FlattenBackwardOp {
+  // flattenBackward(dx, dy, shape, copies)
+  static void run(const Args& a, Operands<S>& o) {
+    const Shape4 s = a.shape(2);
+    const int64_t copies = a.integer(3, "copies", 1);
+    S* dx = o.array(0, "dx", s.numel() * copies, true);
+    const S* dy = o.array(1, "dy", s.numel() * copies, false);
+    if constexpr (D) flatten_backward_cuda(dx, dy, s, copies);
+    else flatten_backward_cpu(dx, dy, s, copies);
+  }
+};
+
+template <typename S, bool D>
+struct SampleScaleOp {
+  // sampleScale(x, scale, shape, copies): x [C][copies·N][plane] *= scale[n]
+  static void run(const Args& a, Operands<S>& o) {
+    const Shape4 s = a.shape(2);
+    const int64_t copies = a.integer(3, "copies", 1);
+    S* x = o.array(0, "x", s.numel() * copies, true);
+    const S* scale = o.array(1, "scale", s.n, false);
+    if constexpr (D) sample_scale_cuda(x, scale, s.c, s.n, s.plane(), copies);
+    else sample_scale_cpu(x, scale, s.c, s.n, s.plane(), copies);
+  }
+};
+
+template <typename S, bool D>
+struct BatchNormUpdateRunningOp {
+  // batchNormUpdateRunning(runMean, runVar, x, shape, momentum)
+  static void run(const Args& a, Operands<S>& o) {
+    const Shape4 s = a.shape(3);
+    const double momentum = a.number(4, "momentum");
+    if (!(momentum >= 0 && momentum <= 1)) a.range_error("momentum must lie in [0, 1]");
+    S* mean = o.array(0, "runMean", s.c, true);
+    S* var = o.array(1, "runVar", s.c, true);
+    const S* x = o.array(2, "x", s.numel(), false);
+    if constexpr (D) batch_norm_update_running_cuda(mean, var, x, s, momentum);
+    else batch_norm_update_running_cpu(mean, var, x, s, momentum);
+  }
+};
+
+// The slice parameters from integers [startH, startW, endH, endW, stepH, stepW].
+SliceParams slice_arg(const Args& a, size_t i, const Shape4& s) {
+  const Napi::Value v = a.at(i);
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != 6) a.range_error("slice must be [startH, startW, endH, endW, stepH, stepW]");
+  const Napi::Array arr = v.As<Napi::Array>();
+  int64_t q[6];
+  for (uint32_t k = 0; k < 6; ++k) {
+    const Napi::Value e = arr.Get(k);
+    if (!e.IsNumber()) a.range_error("slice must hold integers");
+    q[k] = e.As<Napi::Number>().Int64Value();
+  }
+  SliceParams p{q[0], q[1], q[2], q[3], q[4], q[5]};
+  if (!(p.start_h >= 0 && p.start_w >= 0 && p.end_h <= s.h && p.end_w <= s.w && p.end_h > p.start_h &&
+        p.end_w > p.start_w && p.step_h > 0 && p.step_w > 0))
+    a.range_error("slice out of the tensor's bounds");
+  return p;
+}
+
+int64_t sliced_numel(const Shape4& s, const SliceParams& p) {
+  return s.c * s.n * slice_out(p.start_h, p.end_h, p.step_h) * slice_out(p.start_w, p.end_w, p.step_w);
+}
+
+template <typename S, bool D>
+struct SliceForwardOp {
+  // sliceForward(y, x, shape, slice)
+  static void run(const Args& a, Operands<S>& o) {
+    const Shape4 s = a.shape(2);
+    const SliceParams p = slice_arg(a, 3, s);
+    S* y = o.array(0, "y", sliced_numel(s, p), true);
+    const S* x = o.array(1, "x", s.numel(), false);
+    if constexpr (D) slice_forward_cuda(y, x, s, p);
+    else slice_forward_cpu(y, x, s, p);
+  }
+};
+
+template <typename S, bool D>
+struct SliceBackwardOp {
+  // sliceBackward(dx, dy, shape, slice, copies)
+  static void run(const Args& a, Operands<S>& o) {
+    const Shape4 s = a.shape(2);
+    const SliceParams p = slice_arg(a, 3, s);
+    const int64_t copies = a.integer(4, "copies", 1);
+    S* dx = o.array(0, "dx", s.numel() * copies, true);
+    const S* dy = o.array(1, "dy", sliced_numel(s, p) * copies, false);
+    if constexpr (D) slice_backward_cuda(dx, dy, s, p, copies);
+    else slice_backward_cpu(dx, dy, s, p, copies);
+  }
+};
+
+template <typename S, bool D>
 struct BatchNormForwardOp {
   // batchNormForward(y, saveMean, saveRstd, x, gamma?, beta?, runMean?, runVar?, shape, mode, eps)
   static void run(const Args& a, Operands<S>& o) {
@@ -605,6 +707,12 @@ Napi::Object make_ops(Napi::Env env) {
   def("linearBackward", [](const Napi::CallbackInfo& i) { return dispatch<LinearBackwardOp, Device>(i, "linearBackward", 3); });
   def("conv2dForward", [](const Napi::CallbackInfo& i) { return dispatch<ConvForwardOp, Device>(i, "conv2dForward", 1); });
   def("conv2dBackward", [](const Napi::CallbackInfo& i) { return dispatch<ConvBackwardOp, Device>(i, "conv2dBackward", 3); });
+  def("flattenForward", [](const Napi::CallbackInfo& i) { return dispatch<FlattenForwardOp, Device>(i, "flattenForward", 1); });
+  def("flattenBackward", [](const Napi::CallbackInfo& i) { return dispatch<FlattenBackwardOp, Device>(i, "flattenBackward", 1); });
+  def("sampleScale", [](const Napi::CallbackInfo& i) { return dispatch<SampleScaleOp, Device>(i, "sampleScale", 0); });
+  def("batchNormUpdateRunning", [](const Napi::CallbackInfo& i) { return dispatch<BatchNormUpdateRunningOp, Device>(i, "batchNormUpdateRunning", 2); });
+  def("sliceForward", [](const Napi::CallbackInfo& i) { return dispatch<SliceForwardOp, Device>(i, "sliceForward", 1); });
+  def("sliceBackward", [](const Napi::CallbackInfo& i) { return dispatch<SliceBackwardOp, Device>(i, "sliceBackward", 1); });
   return o;
 }
 

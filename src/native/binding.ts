@@ -244,6 +244,14 @@ export interface RawKernelOps {
   avgPool2dBackward(dx: FloatArray, dy: FloatArray, shape: RawShape, pool: RawPoolOptions, copies: number): void;
   maxPool2dForward(y: FloatArray, x: FloatArray, shape: RawShape, pool: RawPoolOptions): void;
   maxPool2dBackward(dx: FloatArray, dy: FloatArray, x: FloatArray, shape: RawShape, pool: RawPoolOptions, copies: number): void;
+  flattenForward(y: FloatArray, x: FloatArray, shape: RawShape): void;
+  flattenBackward(dx: FloatArray, dy: FloatArray, shape: RawShape, copies: number): void;
+  /** x [C][copies·N][plane] *= scale[n] (drop-path), in place. */
+  sampleScale(x: FloatArray, scale: FloatArray, shape: RawShape, copies: number): void;
+  batchNormUpdateRunning(runMean: FloatArray, runVar: FloatArray, x: FloatArray, shape: RawShape, momentum: number): void;
+  /** slice: [startH, startW, endH, endW, stepH, stepW]. */
+  sliceForward(y: FloatArray, x: FloatArray, shape: RawShape, slice: number[]): void;
+  sliceBackward(dx: FloatArray, dy: FloatArray, shape: RawShape, slice: number[], copies: number): void;
   globalAvgPoolForward(y: FloatArray, x: FloatArray, shape: RawShape): void;
   globalAvgPoolBackward(dx: FloatArray, dy: FloatArray, shape: RawShape, copies: number): void;
   linearForward(y: FloatArray, x: FloatArray, w: FloatArray, bias: FloatArray | null, f: number, k: number, n: number): void;

@@ -305,6 +305,74 @@ for (const shape of [[4, 6, 5, 5], [3, 5, 1, 1], [2, 40, 21, 21]] as RawShape[])
   });
 }
 
+// ---- shape ops, drop-path scaling, BN running statistics (the engine's) -----------------------
+{
+  const g = new Inputs(23);
+  const shape: RawShape = [3, 4, 7, 6];
+  const x = g.values(numel(shape));
+  const dy2 = g.values(2 * numel(shape)), dx2 = g.values(2 * numel(shape));
+  cases.push({
+    name: 'flatten forward',
+    tol: TOLERANCE.exact,
+    run(ops, dtype) {
+      const y = zeros(dtype, x.length);
+      ops.flattenForward(y, make(dtype, x), shape);
+      return { y };
+    },
+  });
+  cases.push({
+    name: 'flatten backward, 2 copies, accumulating',
+    tol: TOLERANCE.elementwise,
+    run(ops, dtype) {
+      const dx = make(dtype, dx2);
+      ops.flattenBackward(dx, make(dtype, dy2), shape, 2);
+      return { dx };
+    },
+  });
+  const scale = [0, 1 / 0.7, 1 / 0.7, 0];
+  cases.push({
+    name: 'sample scale (drop-path), 2 copies',
+    tol: TOLERANCE.elementwise,
+    run(ops, dtype) {
+      const v = make(dtype, dy2);
+      ops.sampleScale(v, make(dtype, scale), shape, 2);
+      return { v };
+    },
+  });
+  const runMean = g.values(shape[0]), runVar = g.values(shape[0], 0.5, 2);
+  cases.push({
+    name: 'batch norm running-statistics update (unbiased variance, momentum 0.1)',
+    tol: TOLERANCE.reduction,
+    run(ops, dtype) {
+      const m = make(dtype, runMean), v = make(dtype, runVar);
+      ops.batchNormUpdateRunning(m, v, make(dtype, x), shape, 0.1);
+      return { m, v };
+    },
+  });
+  for (const slice of [[1, 1, 7, 6, 1, 1], [0, 1, 7, 5, 2, 3]]) {
+    const out = shape[0] * shape[1] * Math.ceil((slice[2] - slice[0]) / slice[4]) * Math.ceil((slice[3] - slice[1]) / slice[5]);
+    const dys = g.values(2 * out);
+    cases.push({
+      name: `slice forward [${slice.join(',')}]`,
+      tol: TOLERANCE.exact,
+      run(ops, dtype) {
+        const y = zeros(dtype, out);
+        ops.sliceForward(y, make(dtype, x), shape, slice);
+        return { y };
+      },
+    });
+    cases.push({
+      name: `slice backward [${slice.join(',')}], 2 copies, accumulating`,
+      tol: TOLERANCE.elementwise,
+      run(ops, dtype) {
+        const dx = make(dtype, dx2);
+        ops.sliceBackward(dx, make(dtype, dys), shape, slice, 2);
+        return { dx };
+      },
+    });
+  }
+}
+
 // ---- Linear -----------------------------------------------------------------------------------
 {
   const [f, k, n] = [37, 10, 6];
