@@ -23,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Network } from '../src/engine/network.js';
 import { loadAddon } from '../src/native/binding.js';
+import { bestOf, bestOfAsync } from './timing.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fixture = join(root, 'test', 'fixtures', 'nb201');
@@ -31,26 +32,6 @@ const quick = args.includes('--quick');
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
 const addon = loadAddon();
 const threads = addon.buildInfo().threads;
-
-function bestOf(reps: number, fn: () => void): number {
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t = performance.now();
-    fn();
-    best = Math.min(best, (performance.now() - t) / 1000);
-  }
-  return best;
-}
-
-async function bestOfAsync(reps: number, fn: () => Promise<unknown>): Promise<number> {
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t = performance.now();
-    await fn();
-    best = Math.min(best, (performance.now() - t) / 1000);
-  }
-  return best;
-}
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const fmt = (x: number, d = 1) => x.toFixed(d);

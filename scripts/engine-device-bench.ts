@@ -26,6 +26,7 @@ import { DARTS_V2, formatGenotype } from '../src/spaces/darts/genotype.js';
 import { Rng } from '../src/spaces/rng.js';
 import { cudaDevices, engineDevice, type ResolvedDevice } from '../src/native/device.js';
 import { Sgd } from '../src/train/sgd.js';
+import { bestOfAsync } from './timing.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -35,16 +36,6 @@ const cpuCells = Number(arg('--cpu-cells', '8'));
 const jsonOut = args.includes('--json') ? arg('--json', '') : undefined;
 const N = 64;
 const TOTAL_CELLS = 15625;
-
-async function bestOf(reps: number, fn: () => Promise<unknown>): Promise<number> {
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t = performance.now();
-    await fn();
-    best = Math.min(best, (performance.now() - t) / 1000);
-  }
-  return best;
-}
 
 const deviceName = device === 'cuda' ? (cudaDevices()[0]?.name ?? 'cuda') : 'cpu';
 console.log(`engine-device-bench: ${deviceName} against the CPU, batch ${N}, float32`);
@@ -59,7 +50,7 @@ for (const d of ['cpu', device] as ResolvedDevice[]) {
   const net = Network.create(spec, { device: d, name: `13714 on ${d}` });
   const request = () => net.jacobian(batch.input, batch.labels, { mode: 'decomposed', output: 'true_class', params: 'weights_and_biases' });
   await request(); // warm-up: memory caches
-  theta[d] = await bestOf(5, request);
+  theta[d] = await bestOfAsync(5, request);
   net.dispose();
 }
 console.log(`decomposed Θ, NB201 13714: cpu ${theta.cpu.toFixed(4)} s, ${device} ${theta[device].toFixed(4)} s (${(theta.cpu / theta[device]).toFixed(1)}×)`);
@@ -109,7 +100,7 @@ for (const [network, netSpec] of [
       net.setParams(params);
     };
     await step();
-    const seconds = await bestOf(5, step);
+    const seconds = await bestOfAsync(5, step);
     trainRows.push({ network, device: d, imagesPerSecond: N / seconds });
     net.dispose();
   }

@@ -244,15 +244,7 @@ GradientResult<T> DeviceEngine<T>::gradient(std::vector<T>& params, const T* inp
       DeviceTensor<T>::from_host(summed_cotangent(req.objective, out, labels, req.label_smoothing, &req.heads));
   DeviceTensor<T> dx = device_backward_pass(g, params_.data(), st, std::move(cot), opt, sink);
   r.grad = download(sink.data());
-  if (req.input_grad) {
-    const Tensor<T> h = dx.to_host();  // CNHW -> NCHW
-    const Shape4 s = h.shape;
-    r.input_grad.resize(static_cast<size_t>(s.numel()));
-    for (int64_t c = 0; c < s.c; ++c)
-      for (int64_t i = 0; i < s.n; ++i)
-        for (int64_t j = 0; j < s.plane(); ++j)
-          r.input_grad[(i * s.c + c) * s.plane() + j] = h.data[(c * s.n + i) * s.plane() + j];
-  }
+  if (req.input_grad) r.input_grad = cnhw_to_nchw(dx.to_host());
   if (req.update_running) download_params(params_, params);
   return r;
 }

@@ -265,15 +265,7 @@ GradientResult<T> Engine<T>::gradient(const T* input, const int32_t* labels, int
   Tensor<T> dx = backward_pass(g, params_.data(), st, summed_cotangent(req.objective, out, labels, req.label_smoothing, &req.heads),
                                opt, sink);
   r.grad = std::move(sink.data());
-  if (req.input_grad) {
-    // CNHW -> NCHW
-    const Shape4 s = dx.shape;
-    r.input_grad.resize(static_cast<size_t>(s.numel()));
-    for (int64_t c = 0; c < s.c; ++c)
-      for (int64_t i = 0; i < s.n; ++i)
-        for (int64_t j = 0; j < s.plane(); ++j)
-          r.input_grad[(i * s.c + c) * s.plane() + j] = dx.data[(c * s.n + i) * s.plane() + j];
-  }
+  if (req.input_grad) r.input_grad = cnhw_to_nchw(dx);
   return r;
 }
 

@@ -30,6 +30,17 @@ void nchw_to_cnhw(S* out, const T* in, const Shape4& s) {
       for (int64_t i = 0; i < plane; ++i) out[(c * s.n + n) * plane + i] = S(in[(n * s.c + c) * plane + i]);
 }
 
+// A CNHW tensor (an input gradient) back to the boundary's NCHW.
+template <typename T>
+PoolVector<T> cnhw_to_nchw(const Tensor<T>& t) {
+  const Shape4 s = t.shape;
+  PoolVector<T> out(static_cast<size_t>(s.numel()));
+  for (int64_t c = 0; c < s.c; ++c)
+    for (int64_t i = 0; i < s.n; ++i)
+      for (int64_t j = 0; j < s.plane(); ++j) out[(i * s.c + c) * s.plane() + j] = t.data[(c * s.n + i) * s.plane() + j];
+  return out;
+}
+
 template <typename S>
 PoolVector<primal_t<S>> logits_nk(const Tensor<S>& out) {
   const int64_t k = out.shape.c, n = out.shape.n;

@@ -15,22 +15,15 @@ import { OrtModel } from '../onnx/ortSession.js';
 
 /** A copy of `spec` whose parameters hold `values` (laid out like the network's parameter vector). */
 export function specWithParams(spec: GraphSpec, net: Network, values: FloatArray): GraphSpec {
-  if (values.length !== net.totalParamSize) {
-    throw new ShapeMismatchError(`specWithParams: ${values.length} values for ${net.totalParamSize} parameters`);
-  }
   if (spec.params.length !== net.params.length) {
     throw new ShapeMismatchError(`specWithParams: the spec has ${spec.params.length} parameters, the network ${net.params.length}`);
   }
-  const params: ParamSpec[] = spec.params.map((p, i) => {
-    const info = net.params[i];
-    if (info.name !== p.name || info.size !== p.data.length) {
-      throw new ShapeMismatchError(`specWithParams: parameter ${i} is "${p.name}" in the spec and "${info.name}" in the network`);
+  spec.params.forEach((p, i) => {
+    if (net.params[i].name !== p.name) {
+      throw new ShapeMismatchError(`specWithParams: parameter ${i} is "${p.name}" in the spec and "${net.params[i].name}" in the network`);
     }
-    const data = values instanceof Float64Array ? new Float64Array(info.size) : new Float32Array(info.size);
-    data.set(values.subarray(info.offset, info.offset + info.size));
-    return { ...p, shape: [...p.shape], data };
   });
-  return { ...spec, params };
+  return specWithParamsByName(spec, net, values);
 }
 
 /**

@@ -44,7 +44,6 @@ import {
   mainLogits,
   meanCrossEntropy,
   nativeLogits,
-  specWithParams,
   specWithParamsByName,
   type EvalSet,
   type TrainedEvaluation,
@@ -209,12 +208,11 @@ export class Trainer {
       warmupEpochs: o.warmupEpochs,
       per: o.schedule,
     });
-    this.network = Network.create(config.spec, { dtype: config.dtype ?? 'float32', name: config.name ?? 'network', device: config.device });
     this.evalSpec = config.evalSpec ?? config.spec;
+    const outputs = config.spec.output.shape[0];
     const evalClasses = this.evalSpec.output.shape[0];
     if (o.auxiliaryWeight > 0) {
-      if (config.evalSpec === undefined || this.network.numClasses !== 2 * evalClasses) {
-        this.network.dispose();
+      if (config.evalSpec === undefined || outputs !== 2 * evalClasses) {
         throw new InvalidArgumentError(
           `${config.name ?? 'network'}: auxiliaryWeight ${o.auxiliaryWeight} needs a network with an auxiliary head ` +
             `([main | auxiliary] logits) and evalSpec, the network without it (DARTS only); set auxiliaryWeight 0`,
@@ -224,14 +222,14 @@ export class Trainer {
         { offset: 0, count: evalClasses, weight: 1 },
         { offset: evalClasses, count: evalClasses, weight: o.auxiliaryWeight },
       ];
-    } else if (this.network.numClasses !== evalClasses) {
-      this.network.dispose();
+    } else if (outputs !== evalClasses) {
       throw new InvalidArgumentError(
-        `${config.name ?? 'network'}: the trained network has ${this.network.numClasses} outputs and evalSpec ${evalClasses}; ` +
+        `${config.name ?? 'network'}: the trained network has ${outputs} outputs and evalSpec ${evalClasses}; ` +
           'a network with an auxiliary head needs auxiliaryWeight > 0',
       );
     }
     this.numClasses = evalClasses;
+    this.network = Network.create(config.spec, { dtype: config.dtype ?? 'float32', name: config.name ?? 'network', device: config.device });
     const ranges = this.network.params.filter((p) => p.trainable).map((p) => ({ offset: p.offset, size: p.size }));
     this.sgd = new Sgd(ranges, this.network.totalParamSize, this.network.dtype, {
       momentum: o.momentum,
@@ -255,7 +253,6 @@ export class Trainer {
 
   /** The evaluated network (evalSpec) carrying the current (trained) weights, running statistics included. */
   trainedSpec(): GraphSpec {
-    if (this.evalSpec === this.spec) return specWithParams(this.spec, this.network, this.network.getParams());
     return specWithParamsByName(this.evalSpec, this.network, this.network.getParams());
   }
 
