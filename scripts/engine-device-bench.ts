@@ -4,6 +4,8 @@
  *
  *   Θ          decomposed Θ (true class, weights and biases) of NB201 index
  *              13714 (C=16, N=5) at batch 64, float32: seconds per request
+ *   H·v        grasp's Hessian-vector product (weights) of the same network
+ *              and batch: seconds per request (dual-number passes)
  *   scoring    the HNAS metric pair (ntk_trace, ntk_cond) through score() on
  *              a seeded sample of NB201 cells at batch 64: architectures per
  *              second, and the projected time for all 15,625 cells
@@ -54,6 +56,21 @@ for (const d of ['cpu', device] as ResolvedDevice[]) {
   net.dispose();
 }
 console.log(`decomposed Θ, NB201 13714: cpu ${theta.cpu.toFixed(4)} s, ${device} ${theta[device].toFixed(4)} s (${(theta.cpu / theta[device]).toFixed(1)}×)`);
+
+// ---- Hessian-vector product (grasp) -------------------------------------------------
+const hvp: Record<string, number> = {};
+for (const d of ['cpu', device] as ResolvedDevice[]) {
+  if (hvp[d] !== undefined) continue;
+  const net = Network.create(spec, { device: d, name: `13714 on ${d}` });
+  const size = net.selectParams('weights').reduce((s, p) => s + p.size, 0);
+  const vrng = new Rng(7, 1);
+  const vector = Float32Array.from({ length: size }, () => vrng.uniform(-1, 1));
+  const request = () => net.hvp(batch.input, batch.labels, vector);
+  await request();
+  hvp[d] = await bestOfAsync(3, request);
+  net.dispose();
+}
+console.log(`H·v (grasp), NB201 13714: cpu ${hvp.cpu.toFixed(4)} s, ${device} ${hvp[device].toFixed(4)} s (${(hvp.cpu / hvp[device]).toFixed(1)}×)`);
 
 // ---- the HNAS metric pair over sampled cells ----------------------------------------
 const rng = new Rng(2026, 3);
@@ -108,6 +125,6 @@ for (const [network, netSpec] of [
 for (const r of trainRows) console.log(`training step, ${r.network} on ${r.device}: ${r.imagesPerSecond.toFixed(0)} images/s`);
 
 if (jsonOut) {
-  writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), device: deviceName, batch: N, theta, scoring, training: trainRows }, null, 2));
+  writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), device: deviceName, batch: N, theta, hvp, scoring, training: trainRows }, null, 2));
   console.log(`wrote ${jsonOut}`);
 }

@@ -2,7 +2,7 @@
 # The GPU check of the CUDA path (docs/cuda.md), for a machine with a CUDA
 # device: builds the addon with CUDA (HNAS_CUDA=ON), runs the CUDA build,
 # op parity and engine parity tests (they must run, not skip), benchmarks the
-# CUDA GEMM and the engine on the device beside the CPU (decomposed Θ, the
+# CUDA GEMM and the engine on the device beside the CPU (decomposed Θ, H·v, the
 # HNAS metric pair over sampled NB201 cells, training steps), and prints a
 # short table. Designed to finish within 8 minutes on one H200; every phase
 # is timed.

@@ -5,9 +5,18 @@
 // with tangent v, and the tangent of every parameter gradient is H·v. ReLU's
 // mask and max-pool's argmax are taken on the primal part, which is exactly
 // the ReLU'' = 0 convention of double backward in PyTorch.
+//
+// The same type serves the CUDA kernels (cuda/device_engine.h runs Hessian-
+// vector products on the device): under nvcc every member is host and device.
 #pragma once
 #include <cmath>
 #include <type_traits>
+
+#if defined(__CUDACC__)
+#define HNAS_HD __host__ __device__
+#else
+#define HNAS_HD
+#endif
 
 namespace hnas {
 
@@ -16,21 +25,27 @@ struct Dual {
   T v;  // primal value
   T d;  // tangent
   Dual() = default;
-  constexpr Dual(T value) : v(value), d(0) {}  // NOLINT: implicit from scalar
-  constexpr Dual(T value, T tangent) : v(value), d(tangent) {}
+  HNAS_HD constexpr Dual(T value) : v(value), d(0) {}  // NOLINT: implicit from scalar
+  HNAS_HD constexpr Dual(T value, T tangent) : v(value), d(tangent) {}
+  // Between precisions (float data, double accumulators): explicit only.
+  template <typename U>
+  HNAS_HD constexpr explicit Dual(const Dual<U>& o) : v(T(o.v)), d(T(o.d)) {}
 
-  Dual& operator+=(const Dual& o) { v += o.v; d += o.d; return *this; }
-  Dual& operator-=(const Dual& o) { v -= o.v; d -= o.d; return *this; }
-  Dual& operator*=(const Dual& o) { d = d * o.v + v * o.d; v *= o.v; return *this; }
-  Dual& operator/=(const Dual& o) { *this = *this / o; return *this; }
-  friend Dual operator+(Dual a, const Dual& b) { return a += b; }
-  friend Dual operator-(Dual a, const Dual& b) { return a -= b; }
-  friend Dual operator*(Dual a, const Dual& b) { return a *= b; }
-  friend Dual operator/(const Dual& a, const Dual& b) {
+  HNAS_HD Dual& operator+=(const Dual& o) { v += o.v; d += o.d; return *this; }
+  HNAS_HD Dual& operator-=(const Dual& o) { v -= o.v; d -= o.d; return *this; }
+  HNAS_HD Dual& operator*=(const Dual& o) { d = d * o.v + v * o.d; v *= o.v; return *this; }
+  HNAS_HD Dual& operator/=(const Dual& o) { *this = *this / o; return *this; }
+  HNAS_HD friend Dual operator+(Dual a, const Dual& b) { return a += b; }
+  HNAS_HD friend Dual operator-(Dual a, const Dual& b) { return a -= b; }
+  HNAS_HD friend Dual operator*(Dual a, const Dual& b) { return a *= b; }
+  HNAS_HD friend Dual operator/(const Dual& a, const Dual& b) {
     const T inv = T(1) / b.v;
     return Dual(a.v * inv, (a.d - a.v * inv * b.d) * inv);
   }
-  friend Dual operator-(const Dual& a) { return Dual(-a.v, -a.d); }
+  HNAS_HD friend Dual operator-(const Dual& a) { return Dual(-a.v, -a.d); }
+  // Equal as dual numbers (both parts): GEMM's "beta == 0 never reads C".
+  HNAS_HD friend bool operator==(const Dual& a, const Dual& b) { return a.v == b.v && a.d == b.d; }
+  HNAS_HD friend bool operator!=(const Dual& a, const Dual& b) { return !(a == b); }
 };
 
 template <typename T> struct is_dual : std::false_type {};
@@ -49,22 +64,22 @@ template <> struct accumulate_of<float> { using type = double; };
 template <typename S> using acc_t = typename accumulate_of<S>::type;
 
 // Primal value, for comparisons (ReLU masks, argmax) and finiteness checks.
-inline float primal(float x) { return x; }
-inline double primal(double x) { return x; }
-template <typename T> inline T primal(const Dual<T>& x) { return x.v; }
+HNAS_HD inline float primal(float x) { return x; }
+HNAS_HD inline double primal(double x) { return x; }
+template <typename T> HNAS_HD inline T primal(const Dual<T>& x) { return x.v; }
 
 template <typename T>
-inline Dual<T> sqrt(const Dual<T>& x) {
+HNAS_HD inline Dual<T> sqrt(const Dual<T>& x) {
   const T s = std::sqrt(x.v);
   return Dual<T>(s, x.d / (T(2) * s));
 }
 template <typename T>
-inline Dual<T> exp(const Dual<T>& x) {
+HNAS_HD inline Dual<T> exp(const Dual<T>& x) {
   const T e = std::exp(x.v);
   return Dual<T>(e, e * x.d);
 }
 template <typename T>
-inline Dual<T> log(const Dual<T>& x) {
+HNAS_HD inline Dual<T> log(const Dual<T>& x) {
   return Dual<T>(std::log(x.v), x.d / x.v);
 }
 using std::exp;

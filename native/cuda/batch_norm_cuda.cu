@@ -4,10 +4,12 @@
 // them in a fixed order (results are deterministic). As on the CPU: float
 // data takes Σx and Σx² in one pass (in double), double data a second pass
 // around the mean; the affine map runs in double with the unrounded mean and
-// 1/σ. Backward reduces Σdy and Σdy·x̂ per (channel, copy, sample) plane,
+// 1/σ. Dual numbers (Hessian-vector products) take the two-pass path with
+// both parts in double. Backward reduces Σdy and Σdy·x̂ per (channel, copy, sample) plane,
 // which serves both parameter-gradient modes.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "cuda/cuda_api.h"
 #include "cuda/device_memory.h"
@@ -27,17 +29,17 @@ using cuda::kThreads;
 enum : int { kSumAndSquares = 0, kSumOnly = 1, kSquaredDeviations = 2 };
 
 // partial[(c·chunks + g)·2 + {0,1}] over elements [g·len, (g+1)·len) of channel c.
-template <typename S>
-__global__ void bn_partials_kernel(double* __restrict__ partial, const S* __restrict__ x,
-                                   const double* __restrict__ stats, int64_t m, int64_t chunks,
+template <typename S, typename A = cuda::dacc_t<S>>
+__global__ void bn_partials_kernel(A* __restrict__ partial, const S* __restrict__ x,
+                                   const A* __restrict__ stats, int64_t m, int64_t chunks,
                                    int64_t len, int kind) {
   const int64_t c = blockIdx.y, g = blockIdx.x;
   const S* xc = x + c * m;
   const int64_t i0 = g * len, i1 = (g + 1) * len < m ? (g + 1) * len : m;
-  const double mean = kind == kSquaredDeviations ? stats[c * 2] : 0.0;
-  double a = 0, b = 0;
+  const A mean = kind == kSquaredDeviations ? stats[c * 2] : A(0);
+  A a(0), b(0);
   for (int64_t i = i0 + threadIdx.x; i < i1; i += blockDim.x) {
-    const double v = double(xc[i]);
+    const A v(xc[i]);
     if (kind == kSquaredDeviations) {
       a += (v - mean) * (v - mean);
     } else {
@@ -52,41 +54,41 @@ __global__ void bn_partials_kernel(double* __restrict__ partial, const S* __rest
   }
 }
 
-// stats[c·2] = mean, stats[c·2+1] = 1/sqrt(var + eps), in double; the
+// stats[c·2] = mean, stats[c·2+1] = 1/sqrt(var + eps), in double (A); the
 // rounded values go to save_mean/save_rstd. `step`: 0 = float one-pass
 // statistics, 1 = mean only (double data, first pass), 2 = variance from
 // squared deviations (second pass), 3 = running statistics (eval).
-template <typename S>
-__global__ void bn_finalize_kernel(double* __restrict__ stats, S* __restrict__ save_mean,
-                                   S* __restrict__ save_rstd, const double* __restrict__ partial,
+template <typename S, typename A = cuda::dacc_t<S>>
+__global__ void bn_finalize_kernel(A* __restrict__ stats, S* __restrict__ save_mean,
+                                   S* __restrict__ save_rstd, const A* __restrict__ partial,
                                    const S* __restrict__ run_mean, const S* __restrict__ run_var,
                                    int64_t channels, int64_t chunks, int64_t m, double eps,
                                    int step) {
   HNAS_GRID_LOOP(c, channels) {
-    double a = 0, b = 0;
+    A a(0), b(0);
     if (step != 3) {
       for (int64_t g = 0; g < chunks; ++g) {
         a += partial[(c * chunks + g) * 2];
         b += partial[(c * chunks + g) * 2 + 1];
       }
     }
-    const double dm = double(m);
-    double mean = 0, rstd = 0;
+    const A dm = A(double(m)), one = A(1.0);
+    A mean(0), rstd(0);
     bool done = true;
     if (step == 0) {
       mean = a / dm;
-      double var = b / dm - mean * mean;
-      if (var < 0) var = 0;  // rounding on a constant channel
-      rstd = 1.0 / sqrt(var + eps);
+      A var = b / dm - mean * mean;
+      if (primal(var) < 0) var = A(0);  // rounding on a constant channel
+      rstd = one / sqrt(var + A(eps));
     } else if (step == 1) {
       stats[c * 2] = a / dm;
       done = false;
     } else if (step == 2) {
       mean = stats[c * 2];
-      rstd = 1.0 / sqrt(a / dm + eps);
+      rstd = one / sqrt(a / dm + A(eps));
     } else {
-      mean = double(run_mean[c]);
-      rstd = 1.0 / sqrt(double(run_var[c]) + eps);
+      mean = A(run_mean[c]);
+      rstd = one / sqrt(A(run_var[c]) + A(eps));
     }
     if (done) {
       stats[c * 2] = mean;
@@ -97,23 +99,23 @@ __global__ void bn_finalize_kernel(double* __restrict__ stats, S* __restrict__ s
   }
 }
 
-template <typename S>
+template <typename S, typename A = cuda::dacc_t<S>>
 __global__ void bn_apply_kernel(S* __restrict__ y, const S* __restrict__ x,
-                                const double* __restrict__ stats, const S* __restrict__ gamma,
+                                const A* __restrict__ stats, const S* __restrict__ gamma,
                                 const S* __restrict__ beta, int64_t m, int64_t total) {
   HNAS_GRID_LOOP(t, total) {
     const int64_t c = t / m;
-    const double mean = stats[c * 2], rstd = stats[c * 2 + 1];
-    const double scale = gamma ? double(gamma[c]) * rstd : rstd;
-    const double shift = beta ? double(beta[c]) : 0.0;
-    y[t] = S((double(x[t]) - mean) * scale + shift);
+    const A mean = stats[c * 2], rstd = stats[c * 2 + 1];
+    const A scale = gamma ? A(gamma[c]) * rstd : rstd;
+    const A shift = beta ? A(beta[c]) : A(0);
+    y[t] = S((A(x[t]) - mean) * scale + shift);
   }
 }
 
 // One block per plane p = (c·copies + b)·n + s of dy: sums[p·2] = Σ dy·x̂,
 // sums[p·2+1] = Σ dy over the plane, x̂ from the saved (rounded) statistics.
-template <typename S>
-__global__ void bn_backward_sums_kernel(double* __restrict__ sums, const S* __restrict__ dy,
+template <typename S, typename A = cuda::dacc_t<S>>
+__global__ void bn_backward_sums_kernel(A* __restrict__ sums, const S* __restrict__ dy,
                                         const S* __restrict__ x, const S* __restrict__ save_mean,
                                         const S* __restrict__ save_rstd, int64_t n,
                                         int64_t copies, int64_t plane) {
@@ -121,11 +123,11 @@ __global__ void bn_backward_sums_kernel(double* __restrict__ sums, const S* __re
   const int64_t s = p % n, cb = p / n, c = cb / copies;
   const S* dyp = dy + p * plane;
   const S* xp = x + (c * n + s) * plane;
-  const double mean = double(save_mean[c]), rstd = double(save_rstd[c]);
-  double a = 0, b = 0;
+  const A mean(save_mean[c]), rstd(save_rstd[c]);
+  A a(0), b(0);
   for (int64_t i = threadIdx.x; i < plane; i += blockDim.x) {
-    const double d = double(dyp[i]);
-    a += d * ((double(xp[i]) - mean) * rstd);
+    const A d(dyp[i]);
+    a += d * ((A(xp[i]) - mean) * rstd);
     b += d;
   }
   cuda::block_sum2(a, b);
@@ -137,19 +139,19 @@ __global__ void bn_backward_sums_kernel(double* __restrict__ sums, const S* __re
 
 // One thread per (c, b): parameter gradients, and the coefficients of dx
 // coef[(c·copies + b)·3 + {0,1,2}] = γ/σ, mean(dy), mean(dy·x̂) in S.
-template <typename S>
+template <typename S, typename A = cuda::dacc_t<S>>
 __global__ void bn_backward_finalize_kernel(S* __restrict__ coef, S* __restrict__ dgamma,
                                             int64_t dgamma_stride, S* __restrict__ dbeta,
-                                            int64_t dbeta_stride, const double* __restrict__ sums,
+                                            int64_t dbeta_stride, const A* __restrict__ sums,
                                             const S* __restrict__ save_rstd,
                                             const S* __restrict__ gamma, int64_t channels,
                                             int64_t copies, int64_t n, int64_t m,
                                             bool per_sample) {
   HNAS_GRID_LOOP(cb, channels * copies) {
     const int64_t c = cb / copies, b = cb % copies;
-    double acc_dyx = 0, acc_dy = 0;
+    A acc_dyx(0), acc_dy(0);
     for (int64_t s = 0; s < n; ++s) {
-      const double a = sums[(cb * n + s) * 2], bs = sums[(cb * n + s) * 2 + 1];
+      const A a = sums[(cb * n + s) * 2], bs = sums[(cb * n + s) * 2 + 1];
       acc_dyx += a;
       acc_dy += bs;
       if (per_sample) {
@@ -207,17 +209,18 @@ void batch_norm_forward_cuda(S* y, S* save_mean, S* save_rstd, const S* x, const
     return;
   }
   HNAS_CHECK(xs.c <= 65535, kUnsupported, "batch_norm_cuda: more than 65535 channels");
-  cuda::DeviceBuffer<double> stats(static_cast<size_t>(xs.c) * 2);
+  using A = cuda::dacc_t<S>;
+  cuda::DeviceBuffer<A> stats(static_cast<size_t>(xs.c) * 2);
   auto finalize = bn_finalize_kernel<S>;
   if (mode == BnMode::kTrain) {
     // About 8K elements per block, at most 64 chunks per channel.
     const int64_t chunks = std::min<int64_t>(64, std::max<int64_t>(1, m / 8192));
     const int64_t len = (m + chunks - 1) / chunks;
-    cuda::DeviceBuffer<double> partial(static_cast<size_t>(xs.c * chunks) * 2);
+    cuda::DeviceBuffer<A> partial(static_cast<size_t>(xs.c * chunks) * 2);
     auto partials = bn_partials_kernel<S>;
     const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(xs.c));
     const int threads = cuda::reduce_threads(len);
-    constexpr bool one_pass = sizeof(S) == 4;
+    constexpr bool one_pass = std::is_same_v<S, float>;
     HNAS_LAUNCH(partials, grid, threads, current_stream())
     (partial.data(), x, stats.data(), m, chunks, len, one_pass ? kSumAndSquares : kSumOnly);
     cuda::check_launch("batch_norm_forward_cuda (sums)");
@@ -238,7 +241,7 @@ void batch_norm_forward_cuda(S* y, S* save_mean, S* save_rstd, const S* x, const
     HNAS_CHECK(run_mean && run_var, kInvalidArgument,
                "batch_norm_cuda: eval mode needs running statistics");
     HNAS_LAUNCH(finalize, grid_for(xs.c), kThreads, current_stream())
-    (stats.data(), save_mean, save_rstd, static_cast<const double*>(nullptr), run_mean, run_var,
+    (stats.data(), save_mean, save_rstd, static_cast<const A*>(nullptr), run_mean, run_var,
      xs.c, int64_t(0), m, eps, 3);
     cuda::check_launch("batch_norm_forward_cuda (running statistics)");
   }
@@ -265,7 +268,7 @@ void batch_norm_backward_cuda(S* dx, GradRows<S> dgamma, GradRows<S> dbeta, cons
   }
   const int64_t planes = xs.c * copies * n;
   cuda::to_int(planes, "batch_norm_backward_cuda");
-  cuda::DeviceBuffer<double> sums(static_cast<size_t>(planes) * 2);
+  cuda::DeviceBuffer<cuda::dacc_t<S>> sums(static_cast<size_t>(planes) * 2);
   cuda::DeviceBuffer<S> coef(static_cast<size_t>(xs.c * copies) * 3);
   auto ks = bn_backward_sums_kernel<S>;
   HNAS_LAUNCH(ks, static_cast<unsigned>(planes), cuda::reduce_threads(plane), current_stream())
@@ -291,5 +294,7 @@ void batch_norm_backward_cuda(S* dx, GradRows<S> dgamma, GradRows<S> dbeta, cons
                                             BnMode, int64_t, ParamGradMode);
 HNAS_INSTANTIATE_BN_CUDA(float)
 HNAS_INSTANTIATE_BN_CUDA(double)
+HNAS_INSTANTIATE_BN_CUDA(Dual<float>)
+HNAS_INSTANTIATE_BN_CUDA(Dual<double>)
 
 }  // namespace hnas

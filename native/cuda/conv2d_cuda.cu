@@ -281,5 +281,7 @@ void linear_backward_cuda(S* dx, GradRows<S> dw, GradRows<S> dbias, const S* dy,
                                         ParamGradMode);
 HNAS_INSTANTIATE_GEMM_OPS_CUDA(float)
 HNAS_INSTANTIATE_GEMM_OPS_CUDA(double)
+HNAS_INSTANTIATE_GEMM_OPS_CUDA(Dual<float>)
+HNAS_INSTANTIATE_GEMM_OPS_CUDA(Dual<double>)
 
 }  // namespace hnas

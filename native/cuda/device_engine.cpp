@@ -161,13 +161,14 @@ PoolVector<T> download(const DeviceBuffer<T>& b) {
 }
 
 // The batch NCHW → CNHW on the host, then onto the device.
-template <typename T>
-DeviceBuffer<T> upload_input(const Graph& g, const T* input, int64_t n) {
+// S: the scalar of the pass (Dual<T> for a Hessian-vector product, tangent 0).
+template <typename S, typename T>
+DeviceBuffer<S> upload_input(const Graph& g, const T* input, int64_t n) {
   Shape4 s = g.input_shape();
   s.n = n;
-  PoolVector<T> x(checked_size(s.numel(), "input"));
+  PoolVector<S> x(checked_size(s.numel(), "input"));
   nchw_to_cnhw(x.data(), input, s);
-  DeviceBuffer<T> d;
+  DeviceBuffer<S> d;
   d.upload(x.data(), x.size());
   return d;
 }
@@ -200,7 +201,7 @@ void DeviceEngine<T>::run_forward(std::vector<T>& params, const T* input, int64_
                                   bool update_running, const SampleScales* scales) {
   sync_params(params);
   const Graph& g = *graph_;
-  DeviceBuffer<T> x = upload_input(g, input, n);
+  DeviceBuffer<T> x = upload_input<T>(g, input, n);
   device_forward_pass(g, params_.data(), x.data(), n, bn, st, update_running ? params_.data() : nullptr, scales);
 }
 
@@ -346,6 +347,27 @@ LayerFisherResult DeviceEngine<T>::layer_fisher(std::vector<T>& params, const T*
   for (int i : r.nodes) r.weights.push_back(g.nodes()[i].weight);
   for (double v : r.scores) r.total += v;
   return r;
+}
+
+template <typename T>
+HvpResult<T> DeviceEngine<T>::hvp(const std::vector<Dual<T>>& dual_params, const T* input, const int32_t* labels,
+                                  int64_t n, BnMode bn, const std::vector<int>& sel) {
+  using D = Dual<T>;
+  StreamGuard guard(*stream_);
+  const Graph& g = *graph_;
+  // The dual parameters live only for this request (the cached real copy is untouched).
+  DeviceBuffer<D> params;
+  params.upload(dual_params.data(), dual_params.size());
+  DeviceBuffer<D> x = upload_input<D>(g, input, n);
+  DeviceForwardState<D> st;
+  device_forward_pass(g, params.data(), x.data(), n, bn, st);
+  const Tensor<D> out = st.values[g.output_value()].to_host();
+  FullGradSink<D> sink(g, selected_params(g, sel), 1);
+  device_backward_pass(g, params.data(), st,
+                       DeviceTensor<D>::from_host(summed_cotangent(OutputSelect::kMeanLoss, out, labels)),
+                       BackwardOptions{}, sink);
+  const PoolVector<D> grad = download(sink.data());
+  return hvp_from_dual_gradient(g, sel, grad.data(), mean_ce_loss(out, labels));
 }
 
 template class DeviceEngine<float>;

@@ -11,8 +11,8 @@
 //  - the per-layer fisher sums Σ_hw a·δ: forward and backward run on the
 //    device, each layer's output and gradient are downloaded and reduced on
 //    the host.
-// Hessian-vector products have no device path (they need Dual<T> kernels):
-// Engine::hvp on a CUDA engine is a kUnsupported error, never a silent CPU run.
+// Hessian-vector products run forward-over-reverse on the device, every
+// kernel instantiated for Dual<T> (twice the memory of a gradient pass).
 //
 // Engine<T> validates every request before it gets here and owns the host
 // copy of the parameters; this class holds the device copy (uploaded when the
@@ -23,6 +23,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/dual.h"
 #include "cuda/device_executor.h"
 #include "cuda/device_memory.h"
 #include "cuda/runtime.h"
@@ -51,6 +52,9 @@ class DeviceEngine {
                              const JacobianRequest& request);
   ReluKernelResult relu_kernel(std::vector<T>& params, const T* input, int64_t n, BnMode bn);
   LayerFisherResult layer_fisher(std::vector<T>& params, const T* input, const int32_t* labels, int64_t n, BnMode bn);
+  // dual_params: the parameters with their tangent seeded (tangent_seeded_params).
+  HvpResult<T> hvp(const std::vector<Dual<T>>& dual_params, const T* input, const int32_t* labels, int64_t n,
+                   BnMode bn, const std::vector<int>& sel);
 
  private:
   void sync_params(const std::vector<T>& params);

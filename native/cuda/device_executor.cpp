@@ -271,6 +271,8 @@ DeviceTensor<S> device_backward_pass(const Graph& g, const S* params, const Devi
                                                    DeviceParamSink<S>&);
 HNAS_INSTANTIATE_DEVICE_EXECUTOR(float)
 HNAS_INSTANTIATE_DEVICE_EXECUTOR(double)
+HNAS_INSTANTIATE_DEVICE_EXECUTOR(Dual<float>)
+HNAS_INSTANTIATE_DEVICE_EXECUTOR(Dual<double>)
 
 }  // namespace cuda
 }  // namespace hnas

@@ -5,8 +5,9 @@
 // mirrors executor.cpp node for node — a change to one is a change to both;
 // test/native/cudaEngineParity.test.ts compares the two engines end to end.
 //
-// Scalars are float and double (no Dual<T>: Hessian-vector products stay on
-// the CPU). All work is queued on cuda::current_stream().
+// Scalars are float and double, and Dual<float> / Dual<double> for the
+// forward-over-reverse passes of Hessian-vector products. All work is queued
+// on cuda::current_stream().
 #pragma once
 #include <memory>
 #include <vector>

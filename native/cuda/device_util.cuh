@@ -2,10 +2,18 @@
 #pragma once
 #include <cstdint>
 
+#include "core/dual.h"
 #include "cuda/cuda_api.h"
 
 namespace hnas {
 namespace cuda {
+
+// What a kernel sums S in: double for float and double data, Dual<double>
+// for the dual numbers of Hessian-vector products (both parts in double, as
+// the real case). Conversions both ways are explicit constructors: A(x), S(a).
+template <typename S> struct device_accumulate_of { using type = double; };
+template <typename T> struct device_accumulate_of<Dual<T>> { using type = Dual<double>; };
+template <typename S> using dacc_t = typename device_accumulate_of<S>::type;
 
 // Grid-stride loop over [0, n) with 64-bit indices.
 #define HNAS_GRID_LOOP(i, n)                                                         \
@@ -24,8 +32,9 @@ inline int reduce_threads(int64_t len) {
 
 // Sum of v over the block (blockDim.x a power of two <= 256), returned to
 // every thread. Every thread of the block must call it (it synchronises).
-__device__ __forceinline__ double block_sum(double v) {
-  __shared__ double shm[kMaxReduceThreads];
+template <typename A>
+__device__ __forceinline__ A block_sum(A v) {
+  __shared__ A shm[kMaxReduceThreads];
   const int t = threadIdx.x;
   shm[t] = v;
   __syncthreads();
@@ -33,15 +42,16 @@ __device__ __forceinline__ double block_sum(double v) {
     if (t < s) shm[t] += shm[t + s];
     __syncthreads();
   }
-  const double r = shm[0];
+  const A r = shm[0];
   __syncthreads();
   return r;
 }
 
 // Two sums at once (one pass of synchronisation for both).
-__device__ __forceinline__ void block_sum2(double& a, double& b) {
-  __shared__ double sa[kMaxReduceThreads];
-  __shared__ double sb[kMaxReduceThreads];
+template <typename A>
+__device__ __forceinline__ void block_sum2(A& a, A& b) {
+  __shared__ A sa[kMaxReduceThreads];
+  __shared__ A sb[kMaxReduceThreads];
   const int t = threadIdx.x;
   sa[t] = a;
   sb[t] = b;

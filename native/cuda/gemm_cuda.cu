@@ -11,6 +11,7 @@
 // a template parameter: four tile configurations in all keep the build fast.
 #include <atomic>
 #include <string>
+#include <type_traits>
 
 #include "cuda/cuda_api.h"
 #include "cuda/ops_cuda.h"
@@ -163,10 +164,9 @@ void gemm_any_cuda(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, T alpha,
   HNAS_CHECK(lda >= (ta == Trans::kYes ? M : K) && ldb >= (tb == Trans::kYes ? K : N) && ldc >= N,
              kInvalidArgument, "gemm_cuda: a leading dimension is smaller than its rows");
   if (M == 0 || N == 0 || batch == 0) return;
-  constexpr bool is_double = sizeof(T) == 8;
-  if constexpr (is_double) {
-    // One configuration for double: 64 double accumulators per thread (the
-    // 128x128 tile) would spill.
+  if constexpr (!std::is_same_v<T, float>) {
+    // One configuration for double and the dual numbers: 64 double
+    // accumulators per thread (the 128x128 tile) would spill.
     launch_tiled<T, 64, 64, 8, 4, 4>(ta, tb, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b,
                                      beta, C, ldc, stride_c, batch);
   } else {
@@ -212,6 +212,28 @@ void gemm_batched_cuda(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, doub
   gemm_any_cuda<double>(ta, tb, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc,
                         stride_c, batch);
 }
+
+template <typename T>
+void gemm_cuda(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, Dual<T> alpha, const Dual<T>* A,
+               int64_t lda, const Dual<T>* B, int64_t ldb, Dual<T> beta, Dual<T>* C, int64_t ldc) {
+  gemm_any_cuda<Dual<T>>(ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
+}
+template <typename T>
+void gemm_batched_cuda(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, Dual<T> alpha,
+                       const Dual<T>* A, int64_t lda, int64_t stride_a, const Dual<T>* B,
+                       int64_t ldb, int64_t stride_b, Dual<T> beta, Dual<T>* C, int64_t ldc,
+                       int64_t stride_c, int64_t batch) {
+  gemm_any_cuda<Dual<T>>(ta, tb, M, N, K, alpha, A, lda, stride_a, B, ldb, stride_b, beta, C, ldc,
+                         stride_c, batch);
+}
+#define HNAS_INSTANTIATE_DUAL_GEMM_CUDA(T)                                                          \
+  template void gemm_cuda<T>(Trans, Trans, int64_t, int64_t, int64_t, Dual<T>, const Dual<T>*,      \
+                             int64_t, const Dual<T>*, int64_t, Dual<T>, Dual<T>*, int64_t);         \
+  template void gemm_batched_cuda<T>(Trans, Trans, int64_t, int64_t, int64_t, Dual<T>,              \
+                                     const Dual<T>*, int64_t, int64_t, const Dual<T>*, int64_t,     \
+                                     int64_t, Dual<T>, Dual<T>*, int64_t, int64_t, int64_t);
+HNAS_INSTANTIATE_DUAL_GEMM_CUDA(float)
+HNAS_INSTANTIATE_DUAL_GEMM_CUDA(double)
 
 const char* gemm_cuda_tile_name(bool is_double, int64_t M, int64_t N, int64_t batch) {
   return tile_name(choose_tile(is_double, M, N, batch));

@@ -4,8 +4,10 @@
 //  - every pointer is device memory (cuda/device_memory.h);
 //  - work is queued on cuda::current_stream() and is asynchronous: the
 //    results are there once the stream is synchronised (a download does it);
-//  - scalars are float and double only (no Dual<T>: Hessian-vector products
-//    stay on the CPU);
+//  - scalars are float and double, and Dual<float> / Dual<double> for the
+//    forward-over-reverse passes of Hessian-vector products (the real ops'
+//    tests cover the kernels' logic; the dual instantiations are checked
+//    end to end by the engine's HVP parity test);
 //  - the kernels are deterministic (no atomics): gradients that the CPU ops
 //    scatter are gathered per output element instead.
 // Each op is validated against its CPU twin by test/native/cudaParity.test.ts.
@@ -13,6 +15,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/dual.h"
 #include "core/gemm.h"
 #include "core/tensor.h"
 #include "ops/ops.h"
@@ -35,6 +38,16 @@ void gemm_batched_cuda(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, floa
 void gemm_batched_cuda(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, double alpha,
                        const double* A, int64_t lda, int64_t stride_a, const double* B,
                        int64_t ldb, int64_t stride_b, double beta, double* C, int64_t ldc,
+                       int64_t stride_c, int64_t batch);
+// Dual numbers (Hessian-vector products): the same tiled kernel on Dual<T>
+// elements, in the double configuration.
+template <typename T>
+void gemm_cuda(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, Dual<T> alpha, const Dual<T>* A,
+               int64_t lda, const Dual<T>* B, int64_t ldb, Dual<T> beta, Dual<T>* C, int64_t ldc);
+template <typename T>
+void gemm_batched_cuda(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, Dual<T> alpha,
+                       const Dual<T>* A, int64_t lda, int64_t stride_a, const Dual<T>* B,
+                       int64_t ldb, int64_t stride_b, Dual<T> beta, Dual<T>* C, int64_t ldc,
                        int64_t stride_c, int64_t batch);
 // Which tile configuration gemm_cuda picks for these sizes ("128x128",
 // "64x64", "32x128"): for benchmarks and tests.

@@ -96,18 +96,19 @@ __global__ void avg_pool_backward_kernel(S* __restrict__ dx, const S* __restrict
 
 // Index in the plane of output (oh, ow)'s maximum, or -1 when its window
 // holds no input element; padding never wins, ties keep the first maximum.
+// Dual numbers compare their primal parts (the tangent follows the argmax).
 template <typename S>
 __device__ __forceinline__ int64_t argmax_window(const S* xp, const PoolDims& d, int64_t oh,
                                                  int64_t ow) {
   int64_t best = -1;
-  S best_v(0);
+  primal_t<S> best_v(0);
   for (int64_t ki = 0; ki < d.kh; ++ki) {
     const int64_t ih = oh * d.sh - d.pt + ki * d.dh;
     if (ih < 0 || ih >= d.h) continue;
     for (int64_t kj = 0; kj < d.kw; ++kj) {
       const int64_t iw = ow * d.sw - d.pl + kj * d.dw;
       if (iw < 0 || iw >= d.w) continue;
-      const S v = xp[ih * d.w + iw];
+      const primal_t<S> v = primal(xp[ih * d.w + iw]);
       if (best < 0 || v > best_v) {
         best = ih * d.w + iw;
         best_v = v;
@@ -264,5 +265,7 @@ void global_avg_pool_backward_cuda(S* dx, const S* dy, const Shape4& xs, int64_t
   template void global_avg_pool_backward_cuda<S>(S*, const S*, const Shape4&, int64_t);
 HNAS_INSTANTIATE_POOL_CUDA(float)
 HNAS_INSTANTIATE_POOL_CUDA(double)
+HNAS_INSTANTIATE_POOL_CUDA(Dual<float>)
+HNAS_INSTANTIATE_POOL_CUDA(Dual<double>)
 
 }  // namespace hnas

@@ -71,24 +71,25 @@ __global__ void flatten_backward_kernel(S* __restrict__ dx, const S* __restrict_
 
 // One block per channel: the mean, then the squared deviations around it,
 // both summed in double (two passes, as batch_norm_update_running_cpu).
-template <typename S>
+template <typename S, typename A = cuda::dacc_t<S>>
 __global__ void bn_update_running_kernel(S* __restrict__ run_mean, S* __restrict__ run_var,
                                          const S* __restrict__ x, int64_t m, double momentum) {
   const int64_t c = blockIdx.x;
   const S* xc = x + c * m;
-  double s = 0;
-  for (int64_t i = threadIdx.x; i < m; i += blockDim.x) s += double(xc[i]);
-  const double mean = cuda::block_sum(s) / double(m);
-  double v = 0;
+  A s(0);
+  for (int64_t i = threadIdx.x; i < m; i += blockDim.x) s += A(xc[i]);
+  const A mean = cuda::block_sum(s) / A(double(m));
+  A v(0);
   for (int64_t i = threadIdx.x; i < m; i += blockDim.x) {
-    const double d = double(xc[i]) - mean;
+    const A d = A(xc[i]) - mean;
     v += d * d;
   }
   v = cuda::block_sum(v);
   if (threadIdx.x == 0) {
-    const double unbiased = m > 1 ? v / double(m - 1) : v;  // PyTorch keeps the unbiased variance
-    run_mean[c] = S((1 - momentum) * double(run_mean[c]) + momentum * mean);
-    run_var[c] = S((1 - momentum) * double(run_var[c]) + momentum * unbiased);
+    const A unbiased = m > 1 ? v / A(double(m - 1)) : v;  // PyTorch keeps the unbiased variance
+    const A keep(1 - momentum), take(momentum);
+    run_mean[c] = S(keep * A(run_mean[c]) + take * mean);
+    run_var[c] = S(keep * A(run_var[c]) + take * unbiased);
   }
 }
 
@@ -196,9 +197,13 @@ void to_double_cuda(double* y, const S* x, int64_t rows, int64_t width, int64_t 
   template void sample_scale_cuda<S>(S*, const S*, int64_t, int64_t, int64_t, int64_t);             \
   template void flatten_forward_cuda<S>(S*, const S*, const Shape4&);                               \
   template void flatten_backward_cuda<S>(S*, const S*, const Shape4&, int64_t);                     \
-  template void batch_norm_update_running_cuda<S>(S*, S*, const S*, const Shape4&, double);         \
-  template void to_double_cuda<S>(double*, const S*, int64_t, int64_t, int64_t);
+  template void batch_norm_update_running_cuda<S>(S*, S*, const S*, const Shape4&, double);
 HNAS_INSTANTIATE_SHAPE_OPS_CUDA(float)
 HNAS_INSTANTIATE_SHAPE_OPS_CUDA(double)
+HNAS_INSTANTIATE_SHAPE_OPS_CUDA(Dual<float>)
+HNAS_INSTANTIATE_SHAPE_OPS_CUDA(Dual<double>)
+// Θ is accumulated from real gradient rows only.
+template void to_double_cuda<float>(double*, const float*, int64_t, int64_t, int64_t);
+template void to_double_cuda<double>(double*, const double*, int64_t, int64_t, int64_t);
 
 }  // namespace hnas

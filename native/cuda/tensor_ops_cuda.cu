@@ -17,7 +17,7 @@ using cuda::kThreads;
 
 template <typename S>
 __global__ void relu_forward_kernel(S* __restrict__ y, const S* __restrict__ x, int64_t n) {
-  HNAS_GRID_LOOP(i, n) { y[i] = x[i] > S(0) ? x[i] : S(0); }  // NaN -> 0, as on the CPU
+  HNAS_GRID_LOOP(i, n) { y[i] = primal(x[i]) > 0 ? x[i] : S(0); }  // NaN -> 0, as on the CPU
 }
 
 // dx, dy: [C][copies·N][plane]; x: [C][N][plane] shared by the copies.
@@ -27,7 +27,7 @@ __global__ void relu_backward_kernel(S* __restrict__ dx, const S* __restrict__ d
                                      int64_t total) {
   HNAS_GRID_LOOP(t, total) {
     const int64_t r = t / m, i = t - r * m;
-    if (x[(r / copies) * m + i] > S(0)) dx[t] += dy[t];
+    if (primal(x[(r / copies) * m + i]) > 0) dx[t] += dy[t];  // the mask of the primal part
   }
 }
 
@@ -55,7 +55,7 @@ __global__ void add_row_bias_kernel(S* __restrict__ y, const S* __restrict__ bia
 }
 
 // One block per (ch, row) segment, blockIdx.x = ch·rows + row.
-template <typename S>
+template <typename S, typename A = cuda::dacc_t<S>>
 __global__ void segment_sums_kernel(S* __restrict__ out, int64_t out_row_stride,
                                     int64_t out_ch_stride, const S* __restrict__ in,
                                     int64_t in_ch_stride, int64_t rows, int64_t len, double scale,
@@ -63,12 +63,12 @@ __global__ void segment_sums_kernel(S* __restrict__ out, int64_t out_row_stride,
   const int64_t seg = blockIdx.x;
   const int64_t ch = seg / rows, row = seg - ch * rows;
   const S* p = in + ch * in_ch_stride + row * len;
-  double s = 0;
-  for (int64_t i = threadIdx.x; i < len; i += blockDim.x) s += double(p[i]);
+  A s(0);
+  for (int64_t i = threadIdx.x; i < len; i += blockDim.x) s += A(p[i]);
   s = cuda::block_sum(s);
   if (threadIdx.x == 0) {
     S* o = out + row * out_row_stride + ch * out_ch_stride;
-    const S v = S(s * scale);
+    const S v = S(s * A(scale));
     *o = accumulate ? *o + v : v;
   }
 }
@@ -104,12 +104,14 @@ void segment_sums(S* out, int64_t out_row_stride, int64_t out_ch_stride, const S
   check_launch("segment_sums");
 }
 
-template void add_row_bias<float>(float*, const float*, int64_t, int64_t);
-template void add_row_bias<double>(double*, const double*, int64_t, int64_t);
-template void segment_sums<float>(float*, int64_t, int64_t, const float*, int64_t, int64_t,
-                                  int64_t, int64_t, double, bool);
-template void segment_sums<double>(double*, int64_t, int64_t, const double*, int64_t, int64_t,
-                                   int64_t, int64_t, double, bool);
+#define HNAS_INSTANTIATE_SHARED_HELPERS(S)                                                     \
+  template void add_row_bias<S>(S*, const S*, int64_t, int64_t);                               \
+  template void segment_sums<S>(S*, int64_t, int64_t, const S*, int64_t, int64_t, int64_t, int64_t, \
+                                double, bool);
+HNAS_INSTANTIATE_SHARED_HELPERS(float)
+HNAS_INSTANTIATE_SHARED_HELPERS(double)
+HNAS_INSTANTIATE_SHARED_HELPERS(Dual<float>)
+HNAS_INSTANTIATE_SHARED_HELPERS(Dual<double>)
 
 }  // namespace cuda
 
@@ -162,5 +164,7 @@ void mul_const_forward_cuda(S* y, const S* x, double value, int64_t n) {
   template void mul_const_forward_cuda<S>(S*, const S*, double, int64_t);
 HNAS_INSTANTIATE_TENSOR_OPS_CUDA(float)
 HNAS_INSTANTIATE_TENSOR_OPS_CUDA(double)
+HNAS_INSTANTIATE_TENSOR_OPS_CUDA(Dual<float>)
+HNAS_INSTANTIATE_TENSOR_OPS_CUDA(Dual<double>)
 
 }  // namespace hnas

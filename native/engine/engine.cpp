@@ -342,47 +342,26 @@ template <typename T>
 HvpResult<T> Engine<T>::hvp(const T* input, const int32_t* labels, int64_t n, BnMode bn,
                             const std::vector<int>& sel, const T* v) {
   using D = Dual<T>;
-  HNAS_CHECK(!device_, kUnsupported,
-             "hvp: Hessian-vector products (grasp) run on the CPU only: there are no Dual-number kernels on CUDA; "
-             "use a CPU network for them");
   check_batch(input, labels, n);
   const Graph& g = *graph_;
-  std::vector<bool> wanted(g.params().size(), false);
   int64_t total = 0;
   for (int p : sel) {
     HNAS_CHECK(p >= 0 && p < static_cast<int>(g.params().size()) && g.params()[p].trainable(), kInvalidArgument,
                "hvp: parameter index " + std::to_string(p) + " is not a trainable parameter");
-    wanted[p] = true;
     total += g.params()[p].size;
   }
   for (int64_t i = 0; i < total; ++i)
     HNAS_CHECK(std::isfinite(v[i]), kNonFinite, "hvp: the vector holds NaN or Inf at element " + std::to_string(i));
-  // Parameters seeded with tangent v on the selection: the tangent of the
-  // gradient is then H·v (forward-over-reverse).
-  std::vector<D> params(params_.begin(), params_.end());
-  int64_t off = 0;
-  for (int p : sel) {
-    const ParamInfo& info = g.params()[p];
-    for (int64_t i = 0; i < info.size; ++i) params[info.offset + i].d = v[off + i];
-    off += info.size;
-  }
+  std::vector<D> params = tangent_seeded_params(g, params_, sel, v);
+#if defined(HNAS_ENGINE_CUDA)
+  if (device_) return device_->hvp(params, input, labels, n, bn, sel);
+#endif
   ForwardState<D> st;
   run_forward(g, params.data(), input, n, bn, st);
   const Tensor<D>& out = st.values[g.output_value()];
-  FullGradSink<D> sink(g, wanted, 1);
+  FullGradSink<D> sink(g, selected_params(g, sel), 1);
   backward_pass(g, params.data(), st, summed_cotangent(OutputSelect::kMeanLoss, out, labels), BackwardOptions{}, sink);
-  HvpResult<T> r;
-  r.loss = mean_ce_loss(out, labels);
-  r.grad.reserve(static_cast<size_t>(total));
-  r.hvp.reserve(static_cast<size_t>(total));
-  for (int p : sel) {
-    const ParamInfo& info = g.params()[p];
-    for (int64_t i = 0; i < info.size; ++i) {
-      r.grad.push_back(sink.data()[info.offset + i].v);
-      r.hvp.push_back(sink.data()[info.offset + i].d);
-    }
-  }
-  return r;
+  return hvp_from_dual_gradient(g, sel, sink.data().data(), mean_ce_loss(out, labels));
 }
 
 template <typename T>

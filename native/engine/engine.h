@@ -144,8 +144,8 @@ class Engine {
   GradientResult<T> gradient(const T* input, const int32_t* labels, int64_t n, const GradientRequest& request);
   JacobianResult<T> jacobian(const T* input, const int32_t* labels, int64_t n, BnMode bn,
                              const JacobianRequest& request);
-  // H·v of the mean cross-entropy w.r.t. the selected parameters (CPU only:
-  // kUnsupported on a CUDA engine).
+  // H·v of the mean cross-entropy w.r.t. the selected parameters (on the
+  // engine's device: dual-number passes on the CPU or on CUDA).
   HvpResult<T> hvp(const T* input, const int32_t* labels, int64_t n, BnMode bn,
                    const std::vector<int>& params, const T* v);
   // One forward; the NASWOT kernels over every ReLU's input.

@@ -366,5 +366,50 @@ inline std::vector<int> fisher_layers(const Graph& g) {
   return nodes;
 }
 
+// ---- Hessian-vector products (forward-over-reverse) ------------------------
+
+// The parameters as dual numbers, with tangent v on the selected parameters
+// (v concatenated in selection order, validated by the caller): the tangent
+// of the loss gradient is then H·v.
+template <typename T>
+std::vector<Dual<T>> tangent_seeded_params(const Graph& g, const std::vector<T>& params, const std::vector<int>& sel,
+                                           const T* v) {
+  std::vector<Dual<T>> seeded(params.begin(), params.end());
+  int64_t off = 0;
+  for (int p : sel) {
+    const ParamInfo& info = g.params()[p];
+    for (int64_t i = 0; i < info.size; ++i) seeded[info.offset + i].d = v[off + i];
+    off += info.size;
+  }
+  return seeded;
+}
+
+// Which parameters a Hessian-vector product differentiates: the selection.
+inline std::vector<bool> selected_params(const Graph& g, const std::vector<int>& sel) {
+  std::vector<bool> wanted(g.params().size(), false);
+  for (int p : sel) wanted[p] = true;
+  return wanted;
+}
+
+// The selected entries of a full dual gradient: ∂L/∂θ from the primal parts,
+// H·v from the tangents, in selection order.
+template <typename T>
+HvpResult<T> hvp_from_dual_gradient(const Graph& g, const std::vector<int>& sel, const Dual<T>* grad, double loss) {
+  HvpResult<T> r;
+  r.loss = loss;
+  int64_t total = 0;
+  for (int p : sel) total += g.params()[p].size;
+  r.grad.reserve(static_cast<size_t>(total));
+  r.hvp.reserve(static_cast<size_t>(total));
+  for (int p : sel) {
+    const ParamInfo& info = g.params()[p];
+    for (int64_t i = 0; i < info.size; ++i) {
+      r.grad.push_back(grad[info.offset + i].v);
+      r.hvp.push_back(grad[info.offset + i].d);
+    }
+  }
+  return r;
+}
+
 }  // namespace objective
 }  // namespace hnas

@@ -200,8 +200,8 @@ export const PARAM_KIND_CODES: Readonly<Record<ParamKind, number>> = Object.from
 export class Network {
   readonly dtype: DType;
   /**
-   * Where the engine runs this network's passes. On `cuda` every request runs
-   * on the device except `hvp` (grasp), which is ERR_HNAS_UNSUPPORTED there.
+   * Where the engine runs this network's passes. On `cuda` every request,
+   * `hvp` (grasp) included, runs on the device.
    */
   readonly device: EngineDeviceName;
   readonly params: readonly ParamInfo[];

@@ -3,8 +3,8 @@
  * network (NB201 and DARTS cells, small), the same seeded batch, every
  * request — forward, gradients (labels smoothed, loss heads, running
  * statistics, drop-path scales, input gradients), per-sample Jacobians and Θ
- * in both modes and chunkings, the NASWOT kernel, layer fisher — and every
- * metric through the probe.
+ * in both modes and chunkings, Hessian-vector products (dual-number passes),
+ * the NASWOT kernel, layer fisher — and every metric through the probe.
  *
  * Reference and tolerances: the CPU float64 engine is the reference. A
  * float64 device engine must match it to 1e-9 relative to each result's
@@ -204,7 +204,35 @@ describe.skipIf(!canRun)('the engine on the CUDA device against the CPU engine',
     }
   });
 
-  it('every metric through the probe; grasp (a Hessian-vector product) is ERR_HNAS_UNSUPPORTED on the device', async () => {
+  it.each([
+    ['NB201 cell', nb201],
+    ['DARTS cells', darts],
+  ] as const)('%s: Hessian-vector products (forward-over-reverse on dual numbers)', async (_, make) => {
+    const spec = make();
+    const { x64, x32, labels } = batch(spec, 6);
+    const e = engines(spec);
+    try {
+      const params = e.cpu64.selectParams('weights');
+      const total = params.reduce((s, p) => s + p.size, 0);
+      const rng = new Rng(13, 2);
+      const v64 = Float64Array.from({ length: total }, () => Math.fround(rng.uniform(-1, 1)));
+      const v32 = Float32Array.from(v64);
+      for (const bn of ['train', 'eval'] as const) {
+        const [r, c, d64, d32] = await Promise.all([
+          e.cpu64.hvp(x64, labels, v64, { bn }), e.cpu32.hvp(x32, labels, v32, { bn }),
+          e.dev64.hvp(x64, labels, v64, { bn }), e.dev32.hvp(x32, labels, v32, { bn }),
+        ]);
+        expectParity(`hvp loss (${bn})`, [r.loss], [c.loss], [d64.loss], [d32.loss]);
+        expectParity(`hvp gradient (${bn})`, r.grad, c.grad, d64.grad, d32.grad);
+        expectParity(`H·v (${bn})`, r.hvp, c.hvp, d64.hvp, d32.hvp);
+        expect(maxAbs(r.hvp)).toBeGreaterThan(0);
+      }
+    } finally {
+      e.dispose();
+    }
+  });
+
+  it('every metric through the probe, grasp (a Hessian-vector product) included', async () => {
     const spec = nb201();
     const { x64, x32, labels } = batch(spec, 5);
     const e = engines(spec);
@@ -214,15 +242,8 @@ describe.skipIf(!canRun)('the engine on the CUDA device against the CPU engine',
       const [r, c, d64, d32] = await Promise.all([run(e.cpu64, x64), run(e.cpu32, x32), run(e.dev64, x64), run(e.dev32, x32)]);
       for (const m of metrics) {
         const want = r.results[m];
-        if (m === 'grasp') {
-          for (const d of [d64, d32]) {
-            const got = d.results[m];
-            expect(got.ok).toBe(false);
-            if (!got.ok) expect(got.error.code).toBe('ERR_HNAS_UNSUPPORTED');
-          }
-          continue;
-        }
         expect(want.ok, `${m} on the CPU`).toBe(true);
+        for (const d of [d64, d32]) expect(d.results[m].ok, `${m} on the device`).toBe(true);
         const value = (o: typeof want) => (o.ok ? o.value : Number.NaN);
         expectParity(m, [value(want)], [value(c.results[m])], [value(d64.results[m])], [value(d32.results[m])]);
       }
