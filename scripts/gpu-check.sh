@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check of the CUDA path (docs/cuda.md), for a machine with a CUDA
 # device: builds the addon with CUDA (HNAS_CUDA=ON), runs the CUDA build,
-# op parity and engine parity tests (they must run, not skip), benchmarks the
+# op parity, engine parity and fixture tests (they must run, not skip), benchmarks the
 # CUDA GEMM and the engine on the device beside the CPU (decomposed Θ, H·v, the
 # HNAS metric pair over sampled NB201 cells, training steps), and prints a
 # short table. Designed to finish within 8 minutes on one H200; every phase
@@ -109,8 +109,8 @@ phase "hnas info (device present?)" "$out/info.log" \
 
 phase "CUDA build + op and engine parity tests" "$out/parity.log" \
   env HNAS_DEVICE= npx vitest run test/native/cudaBuild.test.ts test/native/cudaParity.test.ts test/native/cudaEngineParity.test.ts \
-    test/native/deviceOption.test.ts test/native/binding.test.ts test/unit/buildSources.test.ts
-if grep -q "device parity tests skipped\|cudaEngineParity: skipped" "$out/parity.log"; then
+    test/native/cudaFixtures.test.ts test/native/deviceOption.test.ts test/native/binding.test.ts test/unit/buildSources.test.ts
+if grep -q "device parity tests skipped\|cudaEngineParity: skipped\|cudaFixtures: skipped" "$out/parity.log"; then
   phase_names+=("parity tests ran on the device"); phase_secs+=(0); phase_status+=("FAILED (skipped)")
   print_table
   exit 1
