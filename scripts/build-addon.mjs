@@ -6,6 +6,10 @@
 // and CMakeLists.txt, and built with the same CUDA setting — unless --force
 // is given.
 //
+// --emulated builds the HNAS_CUDA=EMULATE addon into build-emulated/ instead
+// (the CUDA kernels on the host emulator; the test suite runs the CUDA parity
+// tests against it where no GPU is present: docs/cuda.md).
+//
 // Environment (docs/cuda.md):
 //   HNAS_CUDA=AUTO|ON|OFF|EMULATE  the CUDA path (default AUTO: CUDA when nvcc is found)
 //   CUDAARCHS="90-real;90-virtual" GPU architectures (CMake's CMAKE_CUDA_ARCHITECTURES)
@@ -16,8 +20,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const addon = join(root, 'build', 'Release', 'hnas.node');
-const buildInfoPath = join(root, 'build', 'build-info.json');
+const emulated = process.argv.includes('--emulated');
+const buildDir = emulated ? 'build-emulated' : 'build';
+const addon = join(root, buildDir, 'Release', 'hnas.node');
+const buildInfoPath = join(root, buildDir, 'build-info.json');
 const force = process.argv.includes('--force');
 
 if (process.argv.includes('--gyp')) {
@@ -32,7 +38,7 @@ if (process.argv.includes('--gyp')) {
   process.exit(r.status ?? 1);
 }
 
-const cuda = (process.env.HNAS_CUDA || 'AUTO').toUpperCase();
+const cuda = emulated ? 'EMULATE' : (process.env.HNAS_CUDA || 'AUTO').toUpperCase();
 if (!['AUTO', 'ON', 'OFF', 'EMULATE'].includes(cuda)) {
   console.error(`hnas: HNAS_CUDA must be AUTO, ON, OFF or EMULATE, got "${process.env.HNAS_CUDA}"`);
   process.exit(1);
@@ -69,14 +75,14 @@ const sameSetting =
   previous.cuda === cuda &&
   (cudaArchs === undefined || !previous.archs || previous.archs === cudaArchs);
 if (!force && existsSync(addon) && sameSetting && statSync(addon).mtimeMs >= newestSource()) {
-  console.log(`hnas: native addon up to date (${addon}); npm run build:native forces a rebuild`);
+  console.log(`hnas: native addon up to date (${addon}); --force rebuilds it`);
   process.exit(0);
 }
 
 const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
 // `cmake-js compile` configures only a fresh build folder, so -D options would
 // be ignored on a rebuild: configure explicitly, then build.
-const options = ['--release', `--CDHNAS_CUDA=${cuda}`];
+const options = ['--release', `--out=${buildDir}`, `--CDHNAS_CUDA=${cuda}`];
 if (cudaArchs) options.push(`--CDCMAKE_CUDA_ARCHITECTURES=${cudaArchs}`);
 const parallel = process.env.CMAKE_BUILD_PARALLEL_LEVEL ?? '2';
 const run = (command) =>

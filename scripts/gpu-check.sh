@@ -108,7 +108,7 @@ phase "hnas info (device present?)" "$out/info.log" \
   '
 
 phase "CUDA build + op and engine parity tests" "$out/parity.log" \
-  env HNAS_DEVICE= npx vitest run test/native/cudaBuild.test.ts test/native/cudaParity.test.ts test/native/cudaEngineParity.test.ts \
+  env HNAS_DEVICE= HNAS_TEST_EMULATED=0 npx vitest run test/native/cudaBuild.test.ts test/native/cudaParity.test.ts test/native/cudaEngineParity.test.ts \
     test/native/cudaFixtures.test.ts test/native/deviceOption.test.ts test/native/binding.test.ts test/unit/buildSources.test.ts
 if grep -q "device parity tests skipped\|cudaEngineParity: skipped\|cudaFixtures: skipped" "$out/parity.log"; then
   phase_names+=("parity tests ran on the device"); phase_secs+=(0); phase_status+=("FAILED (skipped)")

@@ -6,9 +6,10 @@
  * the float32-engine ones, for all seven fixtures.
  *
  * Needs a real CUDA device (scripts/gpu-check.sh runs it): the fixtures are
- * full NB201 networks (C=16, N=5) at batch 64, hours on the host emulator,
- * so an HNAS_CUDA=EMULATE build skips it too (the emulator runs the engine
- * parity suite on small networks instead). Skipped with the reason otherwise.
+ * full NB201 networks (C=16, N=5) at batch 64 — 119 s on the host emulator
+ * for the NTK trace and GradNorm of 13714 alone — so an HNAS_CUDA=EMULATE
+ * build skips it too (the emulator runs the engine parity suite on small
+ * networks instead). Skipped with the reason otherwise.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { Network } from '../../src/engine/network.js';

@@ -15,8 +15,10 @@
  * (expectAllClose), with the tolerances of TOLERANCE below.
  *
  * Runs on a CUDA device, and on the HNAS_CUDA=EMULATE build (the same kernel
- * sources run by the host emulator; see native/cuda/emulator). Without either
- * the device suite is skipped with the reason. In every build with cpuOps the
+ * sources run by the host emulator; see native/cuda/emulator): the test
+ * project `cuda-emulated` (vitest.config.ts) runs this file against that
+ * build on every machine, CI included. Against an addon with neither the
+ * device suite is skipped with the reason. In every build with cpuOps the
  * harness itself also runs with the CPU float32 ops as the "device": this
  * shows the tolerance table is met by a correct float32 implementation.
  */
@@ -36,7 +38,7 @@ const skipReason = !info.cudaCompiled && !info.cudaEmulated
   ? 'CUDA is not compiled into this addon (HNAS_CUDA=OFF or no nvcc)'
   : `no CUDA device (${status.status}: ${status.message})`;
 if (!canRun) {
-  console.log(`cudaParity: device parity tests skipped — ${skipReason}. They run on a GPU machine (scripts/gpu-check.sh) or on an HNAS_CUDA=EMULATE build.`);
+  console.log(`cudaParity: device parity tests skipped — ${skipReason}. They run on a GPU machine (scripts/gpu-check.sh) and, in the cuda-emulated test project, on the HNAS_CUDA=EMULATE build.`);
 }
 
 type DType = 'f32' | 'f64';

@@ -1,12 +1,16 @@
 // The host emulator behind emulator.h (HNAS_CUDA=EMULATE builds only).
 #include "cuda/emulator/emulator.h"
 
-#include <condition_variable>
+#if !defined(__x86_64__)
+#include <ucontext.h>
+#endif
+
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -20,23 +24,123 @@ namespace hnas {
 namespace emu {
 namespace {
 
-// The block barrier. `alive` counts the threads of the current block that
-// have not returned from the kernel; a barrier opens when all of them have
-// arrived. block_end() waits for the whole block before the next one starts.
-struct BlockState {
-  std::mutex mutex;
-  std::condition_variable cv;
-  int threads = 0;
-  int alive = 0;
-  int arrived = 0;
-  uint64_t generation = 0;
-  int ended = 0;
-  uint64_t end_generation = 0;
+// ---- fibers ----------------------------------------------------------------
+// Every CUDA thread of a block is a fiber on the launching OS thread (see
+// run_grid). A switch between fibers must be cheap: a block reduction of 256
+// threads switches 512 times per barrier. glibc's swapcontext makes a
+// signal-mask system call per switch (70% of the emulator's time when it was
+// used), so x86-64 has a switch of its own that saves only what the SysV ABI
+// asks a callee to keep (rbx, rbp, r12–r15, the stack pointer, the MXCSR and
+// x87 control words); other architectures use ucontext.
+#if defined(__x86_64__)
+extern "C" void hnas_emu_switch(void** save_sp, void* load_sp);
+asm(R"(
+  .text
+  .globl hnas_emu_switch
+  .hidden hnas_emu_switch
+  .type hnas_emu_switch, @function
+hnas_emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $16, %rsp
+  stmxcsr 8(%rsp)
+  fnstcw (%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ldmxcsr 8(%rsp)
+  fldcw (%rsp)
+  addq $16, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size hnas_emu_switch, .-hnas_emu_switch
+)");
+
+struct FiberContext {
+  void* sp = nullptr;
+};
+
+// A fresh fiber on [stack, stack + size) that starts in entry(), which must
+// never return (it switches away at its end).
+void prepare_fiber(FiberContext& f, char* stack, size_t size, void (*entry)()) {
+  // The frame hnas_emu_switch pops: control words, r15..rbp, then `ret` to
+  // entry with the stack as after a call (rsp ≡ 8 mod 16), a null return
+  // address above it.
+  auto top = reinterpret_cast<uintptr_t>(stack + size) & ~uintptr_t(15);
+  auto* frame = reinterpret_cast<uint64_t*>(top - 80);
+  uint32_t mxcsr;
+  uint16_t fpcw;
+  asm volatile("stmxcsr %0" : "=m"(mxcsr));
+  asm volatile("fnstcw %0" : "=m"(fpcw));
+  std::memset(frame, 0, 80);
+  std::memcpy(reinterpret_cast<char*>(frame), &fpcw, sizeof fpcw);
+  std::memcpy(reinterpret_cast<char*>(frame) + 8, &mxcsr, sizeof mxcsr);
+  frame[8] = reinterpret_cast<uint64_t>(entry);  // after 16 bytes of control words and 6 registers
+  f.sp = frame;
+}
+
+void switch_fiber(FiberContext& from, FiberContext& to) { hnas_emu_switch(&from.sp, to.sp); }
+#else
+struct FiberContext {
+  ucontext_t uc;
+};
+
+void prepare_fiber(FiberContext& f, char* stack, size_t size, void (*entry)()) {
+  getcontext(&f.uc);
+  f.uc.uc_stack.ss_sp = stack;
+  f.uc.uc_stack.ss_size = size;
+  f.uc.uc_link = nullptr;
+  makecontext(&f.uc, entry, 0);
+}
+
+void switch_fiber(FiberContext& from, FiberContext& to) { swapcontext(&from.uc, &to.uc); }
+#endif
+
+// ---- the block scheduler -----------------------------------------------------
+// The scheduler runs each fiber of a block until it returns from the kernel
+// or reaches __syncthreads(), then the next; a barrier opens once every fiber
+// of the block has arrived (OS threads per CUDA thread, the first design,
+// made the engine parity suite take ~40 min).
+enum class FiberState { kReady, kAtBarrier, kDone };
+
+struct Fiber {
+  FiberContext context;
+  FiberState state = FiberState::kReady;
+  uint3 thread_index{0, 0, 0};
+};
+
+// The running launch (one at a time: g_launch_mutex).
+struct LaunchState {
+  FiberContext scheduler;
+  std::vector<Fiber> fibers;
+  size_t current = 0;
+  const std::function<void()>* body = nullptr;
   bool divergent = false;
 };
 
-BlockState* g_block = nullptr;     // the running launch's block state
-std::mutex g_launch_mutex;         // one launch at a time
+// Generous for kernels with small local arrays (the GEMM's register tiles);
+// only the touched part is ever committed.
+constexpr size_t kFiberStack = size_t(256) << 10;
+
+LaunchState* g_launch = nullptr;
+std::mutex g_launch_mutex;
+
+[[noreturn]] void fiber_main() {
+  LaunchState& L = *g_launch;
+  (*L.body)();
+  Fiber& self = L.fibers[L.current];
+  self.state = FiberState::kDone;
+  switch_fiber(self.context, L.scheduler);
+  std::abort();  // a finished fiber is never resumed
+}
 
 }  // namespace
 
@@ -47,50 +151,55 @@ void run_grid(dim3 grid, dim3 block, const char* name, const std::function<void(
     fail(ErrorCode::kInternal, std::string("emulator: invalid launch configuration for ") + name);
   if (nblocks == 0) fail(ErrorCode::kInternal, std::string("emulator: empty grid for ") + name);
   std::lock_guard<std::mutex> launch_lock(g_launch_mutex);
-  BlockState state;
-  state.threads = state.alive = static_cast<int>(nthreads);
-  g_block = &state;
-  auto thread_main = [&](unsigned t) {
-    threadIdx = uint3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
-    blockDim = block;
-    gridDim = grid;
-    for (uint64_t b = 0; b < nblocks; ++b) {
-      blockIdx = uint3{static_cast<unsigned>(b % grid.x), static_cast<unsigned>((b / grid.x) % grid.y),
-                       static_cast<unsigned>(b / (uint64_t(grid.x) * grid.y))};
-      body();
-      std::unique_lock<std::mutex> lock(state.mutex);
-      // This thread returned: a barrier still waiting for it is divergent.
-      --state.alive;
-      if (state.arrived > 0) {
-        state.divergent = true;
-        state.arrived = 0;
-        ++state.generation;
-      }
-      const uint64_t eg = state.end_generation;
-      if (++state.ended == state.threads) {
-        state.ended = 0;
-        state.alive = state.threads;
-        ++state.end_generation;
-        state.cv.notify_all();
-      } else {
-        state.cv.wait(lock, [&] { return state.end_generation != eg; });
-      }
-    }
-  };
-  std::vector<std::thread> workers;
-  workers.reserve(nthreads);
-  for (unsigned t = 1; t < nthreads; ++t) workers.emplace_back(thread_main, t);
-  // The calling thread is thread 0; save its own indices around the launch.
+  // Fiber stacks are kept between launches (allocating 256 of them per launch
+  // would cost more than the kernels).
+  static thread_local std::vector<std::unique_ptr<char[]>> stacks;
+  while (stacks.size() < nthreads) stacks.emplace_back(new char[kFiberStack]);
+
+  LaunchState L;
+  L.body = &body;
+  L.fibers.resize(nthreads);
+  for (unsigned t = 0; t < nthreads; ++t)
+    L.fibers[t].thread_index = uint3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
   const uint3 ti = threadIdx, bi = blockIdx;
   const dim3 bd = blockDim, gd = gridDim;
-  thread_main(0);
-  for (auto& w : workers) w.join();
+  blockDim = block;
+  gridDim = grid;
+  g_launch = &L;
+  for (uint64_t b = 0; b < nblocks && !L.divergent; ++b) {
+    blockIdx = uint3{static_cast<unsigned>(b % grid.x), static_cast<unsigned>((b / grid.x) % grid.y),
+                     static_cast<unsigned>(b / (uint64_t(grid.x) * grid.y))};
+    for (size_t t = 0; t < nthreads; ++t) {
+      Fiber& f = L.fibers[t];
+      f.state = FiberState::kReady;
+      prepare_fiber(f.context, stacks[t].get(), kFiberStack, fiber_main);
+    }
+    // Rounds: every unfinished fiber runs to its next barrier or its end.
+    for (;;) {
+      size_t done = 0, waiting = 0;
+      for (size_t t = 0; t < nthreads; ++t) {
+        Fiber& f = L.fibers[t];
+        if (f.state == FiberState::kDone) continue;
+        f.state = FiberState::kReady;
+        L.current = t;
+        threadIdx = f.thread_index;
+        switch_fiber(L.scheduler, f.context);
+      }
+      for (const Fiber& f : L.fibers) (f.state == FiberState::kDone ? done : waiting) += 1;
+      if (waiting == 0) break;
+      // A barrier some threads reached after others returned: undefined on a GPU.
+      if (done > 0) {
+        L.divergent = true;
+        break;
+      }
+    }
+  }
+  g_launch = nullptr;
   threadIdx = ti;
   blockIdx = bi;
   blockDim = bd;
   gridDim = gd;
-  g_block = nullptr;
-  if (state.divergent)
+  if (L.divergent)
     fail(ErrorCode::kInternal, std::string("emulator: __syncthreads() not reached by every thread of a block in ") + name);
 }
 
@@ -98,17 +207,10 @@ void run_grid(dim3 grid, dim3 block, const char* name, const std::function<void(
 }  // namespace hnas
 
 void __syncthreads() {
-  auto& s = *hnas::emu::g_block;
-  std::unique_lock<std::mutex> lock(s.mutex);
-  if (s.alive < s.threads) s.divergent = true;  // someone already returned
-  const uint64_t g = s.generation;
-  if (++s.arrived == s.alive) {
-    s.arrived = 0;
-    ++s.generation;
-    s.cv.notify_all();
-  } else {
-    s.cv.wait(lock, [&] { return s.generation != g; });
-  }
+  auto& L = *hnas::emu::g_launch;
+  auto& f = L.fibers[L.current];
+  f.state = hnas::emu::FiberState::kAtBarrier;
+  hnas::emu::switch_fiber(f.context, L.scheduler);
 }
 
 // --- runtime -------------------------------------------------------------------

@@ -5,12 +5,14 @@
 // math, tiling, bounds, barriers), not their speed or memory model.
 //
 // Execution model: a launch runs its blocks one after another; inside a
-// block every CUDA thread is an OS thread, so __syncthreads() is a real
-// barrier and __shared__ arrays (function statics here) are shared exactly
-// by the threads of one block. A __syncthreads() reached by only some of a
-// block's threads (after others returned) is undefined behaviour on a GPU;
-// the emulator raises it as an error. "Device" memory is host memory, and
-// the runtime calls are synchronous. One launch runs at a time.
+// block every CUDA thread is a fiber (ucontext) on the launching thread, run
+// until it returns or reaches __syncthreads(), which is a real barrier: no
+// thread passes it before every thread of the block has arrived. __shared__
+// arrays (function statics here) are shared exactly by the threads of one
+// block. A __syncthreads() reached by only some of a block's threads (after
+// others returned) is undefined behaviour on a GPU; the emulator raises it as
+// an error. "Device" memory is host memory, and the runtime calls are
+// synchronous. One launch runs at a time.
 #pragma once
 #include <cmath>
 #include <cstddef>
