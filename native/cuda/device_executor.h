@@ -1,8 +1,8 @@
 // The forward and reverse passes of engine/executor.h on the CUDA device:
-// the same walk over the Graph, the same order of operations and the same
-// contracts (ParamSink rows, copies, per-sample modes, drop-path scales),
-// with every tensor in device memory and every op its `_cuda` twin. It
-// mirrors executor.cpp node for node — a change to one is a change to both;
+// the very walk of the CPU executor (engine/pass_walk.h) with a CUDA backend
+// — every tensor in device memory, every op its `_cuda` twin — so the order
+// of operations and the contracts (sink rows, copies, per-sample modes,
+// drop-path scales) are the same by construction;
 // test/native/cudaEngineParity.test.ts compares the two engines end to end.
 //
 // Scalars are float and double, and Dual<float> / Dual<double> for the
@@ -53,26 +53,10 @@ struct DeviceTensor {
 };
 
 template <typename S>
-struct DeviceForwardState {
-  int64_t n = 0;
-  BnMode bn_mode = BnMode::kTrain;
-  std::vector<DeviceTensor<S>> values;
-  std::vector<DeviceBuffer<S>> bn_mean, bn_rstd;  // indexed by node
-  std::vector<DeviceBuffer<S>> sample_scale;      // indexed by value; empty: none
-};
-
+using DeviceForwardState = PassState<DeviceTensor<S>, DeviceBuffer<S>>;
 // ParamSink with device rows and device output gradients.
 template <typename S>
-class DeviceParamSink {
- public:
-  virtual ~DeviceParamSink() = default;
-  virtual bool wants(int p) const = 0;
-  // Device rows of parameter p (zeroed by the sink; the executor adds).
-  virtual GradRows<S> rows(int p) = 0;
-  virtual void complete(int p) {}
-  virtual bool observes(int node) const { return false; }
-  virtual void output_grad(int node, const DeviceTensor<S>& dy) {}
-};
+using DeviceParamSink = BasicParamSink<S, DeviceTensor<S>>;
 
 // input: CNHW on the device. params / running_update: device parameter vectors.
 template <typename S>

@@ -1,267 +1,44 @@
 #include "engine/executor.h"
 
 #include <algorithm>
-#include <cmath>
-#include <string>
 
 #include "core/dual.h"
+#include "ops/ops.h"
 
 namespace hnas {
-
-template <typename S>
-void forward_pass(const Graph& g, const S* params, const S* input, int64_t n, BnMode bn,
-                  ForwardState<S>& st, S* running_update, const SampleScales* scales) {
-  HNAS_CHECK(n > 0, kInvalidArgument, "forward: batch size must be positive");
-  const auto& values = g.values();
-  st.n = n;
-  st.bn_mode = bn;
-  st.values.assign(values.size(), Tensor<S>());
-  st.bn_mean.assign(g.nodes().size(), {});
-  st.bn_rstd.assign(g.nodes().size(), {});
-  st.sample_scale.assign(values.size(), {});
-  if (scales && !scales->empty()) {
-    const size_t count = scales->values.size();
-    HNAS_CHECK(scales->factors.size() == count * static_cast<size_t>(n), kInvalidArgument,
-               "sample scales: " + std::to_string(scales->factors.size()) + " factors for " +
-                   std::to_string(count) + " tensors of a batch of " + std::to_string(n));
-    for (size_t k = 0; k < count; ++k) {
-      const int v = scales->values[k];
-      HNAS_CHECK(v >= 0 && v < static_cast<int>(values.size()), kInvalidArgument,
-                 "sample scales: tensor index " + std::to_string(v) + " is out of range");
-      HNAS_CHECK(values[v].producer >= 0, kInvalidArgument,
-                 "sample scales: tensor \"" + values[v].name + "\" is the graph input, not an op output");
-      HNAS_CHECK(st.sample_scale[v].empty(), kInvalidArgument,
-                 "sample scales: tensor \"" + values[v].name + "\" is named twice");
-      auto& f = st.sample_scale[v];
-      f.resize(static_cast<size_t>(n));
-      for (int64_t s = 0; s < n; ++s) {
-        const double x = scales->factors[k * n + s];
-        HNAS_CHECK(std::isfinite(x), kNonFinite,
-                   "sample scales: factor of sample " + std::to_string(s) + " on tensor \"" + values[v].name +
-                       "\" is NaN or Inf");
-        f[s] = S(static_cast<primal_t<S>>(x));
-      }
-    }
-  }
-  auto shape_of = [&](int v) {
-    Shape4 s = values[v].shape;
-    s.n = n;
-    return s;
-  };
-  Tensor<S>& in = st.values[g.input_value()];
-  in.reset(shape_of(g.input_value()), false);
-  std::copy(input, input + in.shape.numel(), in.ptr());
-  auto P = [&](int p) -> const S* { return p < 0 ? nullptr : params + g.params()[p].offset; };
-
-  for (size_t i = 0; i < g.nodes().size(); ++i) {
-    const Node& node = g.nodes()[i];
-    Tensor<S>& y = st.values[node.output];
-    // Ops that write every element get uninitialised memory.
-    const bool zero = node.op == OpKind::kZerosLike;
-    y.reset(shape_of(node.output), zero);
-    const Tensor<S>& x = st.values[node.inputs[0]];
-    switch (node.op) {
-      case OpKind::kConv2d:
-        conv2d_forward_cpu(y.ptr(), x.ptr(), P(node.weight), P(node.bias), x.shape, y.shape.c, node.conv);
-        break;
-      case OpKind::kBatchNorm:
-        st.bn_mean[i].assign(static_cast<size_t>(x.shape.c), S(0));
-        st.bn_rstd[i].assign(static_cast<size_t>(x.shape.c), S(0));
-        batch_norm_forward_cpu(y.ptr(), st.bn_mean[i].data(), st.bn_rstd[i].data(), x.ptr(), P(node.weight),
-                               P(node.bias), P(node.run_mean), P(node.run_var), x.shape, bn, node.eps);
-        if (running_update && bn == BnMode::kTrain) {
-          batch_norm_update_running_cpu(running_update + g.params()[node.run_mean].offset,
-                                        running_update + g.params()[node.run_var].offset, x.ptr(),
-                                        x.shape, node.momentum);
-        }
-        break;
-      case OpKind::kRelu:
-        relu_forward_cpu(y.ptr(), x.ptr(), x.shape.numel());
-        break;
-      case OpKind::kAvgPool:
-        avg_pool2d_forward_cpu(y.ptr(), x.ptr(), x.shape, node.pool);
-        break;
-      case OpKind::kMaxPool:
-        max_pool2d_forward_cpu(y.ptr(), x.ptr(), x.shape, node.pool);
-        break;
-      case OpKind::kGlobalAvgPool:
-        global_avg_pool_forward_cpu(y.ptr(), x.ptr(), x.shape);
-        break;
-      case OpKind::kLinear:
-        linear_forward_cpu(y.ptr(), x.ptr(), P(node.weight), P(node.bias), x.shape.c, y.shape.c, n);
-        break;
-      case OpKind::kAdd:
-        add_forward_cpu(y.ptr(), x.ptr(), st.values[node.inputs[1]].ptr(), y.shape.numel());
-        break;
-      case OpKind::kConcat: {
-        std::vector<const S*> parts;
-        std::vector<int64_t> sizes;
-        for (int v : node.inputs) {
-          parts.push_back(st.values[v].ptr());
-          sizes.push_back(st.values[v].shape.numel());
-        }
-        concat_forward_cpu(y.ptr(), parts.data(), sizes.data(), static_cast<int64_t>(parts.size()));
-        break;
-      }
-      case OpKind::kSlice:
-        slice_forward_cpu(y.ptr(), x.ptr(), x.shape, node.slice);
-        break;
-      case OpKind::kMulConst:
-        mul_const_forward_cpu(y.ptr(), x.ptr(), node.value, x.shape.numel());
-        break;
-      case OpKind::kFlatten:
-        flatten_forward_cpu(y.ptr(), x.ptr(), x.shape);
-        break;
-      case OpKind::kZerosLike:
-        break;  // y is already zero
-      case OpKind::kIdentity:
-        std::copy(x.ptr(), x.ptr() + x.shape.numel(), y.ptr());
-        break;
-    }
-    if (!st.sample_scale[node.output].empty())
-      sample_scale_cpu(y.ptr(), st.sample_scale[node.output].data(), y.shape.c, n, y.shape.plane(), int64_t(1));
-  }
-}
-
 namespace {
 
-// Which values need a gradient: those on a path from a wanted parameter (or
-// the input, when its gradient is asked for) to the output.
-template <typename S>
-std::vector<bool> needs_gradient(const Graph& g, const ParamSink<S>& sink, bool input_grad) {
-  std::vector<bool> need(g.values().size(), false);
-  need[g.input_value()] = input_grad;
-  for (size_t i = 0; i < g.nodes().size(); ++i) {
-    const Node& node = g.nodes()[i];
-    bool any = sink.observes(static_cast<int>(i));
-    if (node.op != OpKind::kZerosLike) {
-      for (int v : node.inputs) any = any || need[v];
-      for (int p : {node.weight, node.bias})
-        if (p >= 0 && sink.wants(p)) any = true;
-    }
-    need[node.output] = any;
+// The CPU backend of the walk: host tensors and the `_cpu` ops.
+struct CpuBackend {
+  template <typename S>
+  using Tensor = ::hnas::Tensor<S>;
+  template <typename S>
+  using Buffer = std::vector<S>;
+  template <typename S>
+  static void upload(Buffer<S>& b, const std::vector<S>& host) {
+    b = host;
   }
-  return need;
-}
+  template <typename S>
+  static void copy(S* dst, const S* src, int64_t count) {
+    std::copy(src, src + count, dst);
+  }
+#define HNAS_CPU_OP(name) HNAS_BACKEND_OP(name, _cpu)
+  HNAS_WALK_OPS(HNAS_CPU_OP)
+#undef HNAS_CPU_OP
+};
 
 }  // namespace
 
 template <typename S>
+void forward_pass(const Graph& g, const S* params, const S* input, int64_t n, BnMode bn,
+                  ForwardState<S>& st, S* running_update, const SampleScales* scales) {
+  walk::forward<CpuBackend>(g, params, input, n, bn, st, running_update, scales);
+}
+
+template <typename S>
 Tensor<S> backward_pass(const Graph& g, const S* params, const ForwardState<S>& st, Tensor<S> cot,
                         const BackwardOptions& opt, ParamSink<S>& sink) {
-  const int64_t n = st.n, copies = opt.copies;
-  const auto& values = g.values();
-  const auto& nodes = g.nodes();
-  HNAS_CHECK(cot.shape.c == values[g.output_value()].shape.c && cot.shape.n == copies * n, kInternal,
-             "backward: cotangent shape does not match the output");
-  const std::vector<bool> need = needs_gradient(g, sink, opt.input_grad);
-
-  // The node after which each parameter's gradient is final: its first use
-  // in forward order is its last in backward order.
-  std::vector<int> first_use(g.params().size(), -1);
-  for (size_t i = 0; i < nodes.size(); ++i)
-    for (int p : {nodes[i].weight, nodes[i].bias})
-      if (p >= 0 && first_use[p] < 0) first_use[p] = static_cast<int>(i);
-
-  std::vector<Tensor<S>> grads(values.size());
-  grads[g.output_value()] = std::move(cot);
-  auto grad_of = [&](int v) -> S* {
-    if (!need[v]) return nullptr;
-    if (grads[v].empty()) {
-      Shape4 s = values[v].shape;
-      s.n = copies * n;
-      grads[v].reset(s);
-    }
-    return grads[v].ptr();
-  };
-  auto P = [&](int p) -> const S* { return p < 0 ? nullptr : params + g.params()[p].offset; };
-  auto rows = [&](int p) { return p >= 0 && sink.wants(p) ? sink.rows(p) : GradRows<S>{}; };
-
-  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
-    const Node& node = nodes[i];
-    const Tensor<S>& dy = grads[node.output];
-    const bool had_grad = !dy.empty();
-    // A value scaled per sample in forward: its gradient w.r.t. the node's
-    // own (unscaled) output carries the same factor.
-    if (had_grad && !st.sample_scale[node.output].empty())
-      sample_scale_cpu(grads[node.output].ptr(), st.sample_scale[node.output].data(), dy.shape.c, n,
-                       dy.shape.plane(), copies);
-    if (had_grad && sink.observes(i)) sink.output_grad(i, dy);
-    if (had_grad && node.op != OpKind::kZerosLike) {
-      const Tensor<S>& x = st.values[node.inputs[0]];
-      const Shape4& xs = x.shape;
-      S* dx = grad_of(node.inputs[0]);
-      switch (node.op) {
-        case OpKind::kConv2d:
-          conv2d_backward_cpu(dx, rows(node.weight), rows(node.bias), dy.ptr(), x.ptr(), P(node.weight), xs,
-                              dy.shape.c, node.conv, copies, opt.mode);
-          break;
-        case OpKind::kBatchNorm:
-          batch_norm_backward_cpu(dx, rows(node.weight), rows(node.bias), dy.ptr(), x.ptr(),
-                                  st.bn_mean[i].data(), st.bn_rstd[i].data(), P(node.weight), xs,
-                                  st.bn_mode, copies, opt.mode);
-          break;
-        case OpKind::kRelu:
-          if (dx) relu_backward_cpu(dx, dy.ptr(), x.ptr(), xs, copies);
-          break;
-        case OpKind::kAvgPool:
-          if (dx) avg_pool2d_backward_cpu(dx, dy.ptr(), xs, node.pool, copies);
-          break;
-        case OpKind::kMaxPool:
-          if (dx) max_pool2d_backward_cpu(dx, dy.ptr(), x.ptr(), xs, node.pool, copies);
-          break;
-        case OpKind::kGlobalAvgPool:
-          if (dx) global_avg_pool_backward_cpu(dx, dy.ptr(), xs, copies);
-          break;
-        case OpKind::kLinear:
-          linear_backward_cpu(dx, rows(node.weight), rows(node.bias), dy.ptr(), x.ptr(), P(node.weight), xs.c,
-                              dy.shape.c, n, copies, opt.mode);
-          break;
-        case OpKind::kAdd: {
-          if (dx) scale_accumulate_cpu(dx, dy.ptr(), 1.0, dy.shape.numel());
-          S* db = grad_of(node.inputs[1]);
-          if (db) scale_accumulate_cpu(db, dy.ptr(), 1.0, dy.shape.numel());
-          break;
-        }
-        case OpKind::kMulConst:
-          if (dx) scale_accumulate_cpu(dx, dy.ptr(), node.value, dy.shape.numel());
-          break;
-        case OpKind::kIdentity:
-          if (dx) scale_accumulate_cpu(dx, dy.ptr(), 1.0, dy.shape.numel());
-          break;
-        case OpKind::kConcat: {
-          std::vector<S*> parts;
-          std::vector<int64_t> sizes;
-          for (int v : node.inputs) {
-            parts.push_back(grad_of(v));
-            sizes.push_back(values[v].shape.c * copies * n * values[v].shape.plane());
-          }
-          concat_backward_cpu(parts.data(), dy.ptr(), sizes.data(), static_cast<int64_t>(parts.size()));
-          break;
-        }
-        case OpKind::kSlice:
-          if (dx) slice_backward_cpu(dx, dy.ptr(), xs, node.slice, copies);
-          break;
-        case OpKind::kFlatten:
-          if (dx) flatten_backward_cpu(dx, dy.ptr(), xs, copies);
-          break;
-        case OpKind::kZerosLike:
-          break;
-      }
-    }
-    grads[node.output].release();
-    for (int p : {node.weight, node.bias})
-      if (p >= 0 && first_use[p] == i && sink.wants(p)) {
-        if (!had_grad) sink.rows(p);  // no gradient reached it: rows stay zero
-        sink.complete(p);
-      }
-  }
-  Tensor<S> input_grad;
-  if (opt.input_grad) {
-    grad_of(g.input_value());
-    input_grad = std::move(grads[g.input_value()]);
-  }
-  return input_grad;
+  return walk::backward<CpuBackend>(g, params, st, std::move(cot), opt, sink);
 }
 
 #define HNAS_INSTANTIATE_EXECUTOR(S)                                                               \
