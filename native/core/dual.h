@@ -61,6 +61,7 @@ template <typename S> using primal_t = typename primal_of<S>::type;
 // loses ~1e-5 relative, an order of magnitude more than PyTorch's kernels).
 template <typename S> struct accumulate_of { using type = S; };
 template <> struct accumulate_of<float> { using type = double; };
+template <> struct accumulate_of<Dual<float>> { using type = Dual<double>; };  // both parts, as the device
 template <typename S> using acc_t = typename accumulate_of<S>::type;
 
 // Primal value, for comparisons (ReLU masks, argmax) and finiteness checks.

@@ -336,11 +336,15 @@ const packageRoot = (() => {
   return dir;
 })();
 
-/** Where the addon is looked for, in order (HNAS_ADDON_PATH first when set). */
+/**
+ * Where the addon is looked for, in order. HNAS_ADDON_PATH, when set, is the
+ * only candidate: an explicit choice (the emulated build the CUDA parity tests
+ * run against, say) never silently falls back to another build.
+ */
 export function addonCandidates(): string[] {
-  const list = [join(packageRoot, 'build', 'Release', 'hnas.node'), join(packageRoot, 'build', 'Debug', 'hnas.node')];
   const override = process.env.HNAS_ADDON_PATH;
-  return override ? [override, ...list] : list;
+  if (override) return [override];
+  return [join(packageRoot, 'build', 'Release', 'hnas.node'), join(packageRoot, 'build', 'Debug', 'hnas.node')];
 }
 
 let cached: RawAddon | undefined;
@@ -362,7 +366,6 @@ export function loadAddon(): RawAddon {
       tried.push(`${path} (${(cause as Error).message})`);
     }
   }
-  throw new NativeUnavailableError(
-    `the hnas native addon could not be loaded; run "npm run build:native". Tried: ${tried.join('; ')}`,
-  );
+  const fix = process.env.HNAS_ADDON_PATH ? 'HNAS_ADDON_PATH names it; unset it to use the installed build' : 'run "npm run build:native"';
+  throw new NativeUnavailableError(`the hnas native addon could not be loaded; ${fix}. Tried: ${tried.join('; ')}`);
 }

@@ -5,6 +5,9 @@
 #include <ucontext.h>
 #endif
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -31,11 +34,16 @@ namespace {
 // signal-mask system call per switch (70% of the emulator's time when it was
 // used), so x86-64 has a switch of its own that saves only what the SysV ABI
 // asks a callee to keep (rbx, rbp, r12–r15, the stack pointer, the MXCSR and
-// x87 control words); other architectures use ucontext.
+// x87 control words); other architectures use ucontext. (A fiber starts by a
+// `ret` into its entry, which a process running with CET shadow stacks — off
+// unless enabled through glibc's tunables — would refuse; the emulator is a
+// developer tool and CI does not enable them.) A C++ exception escaping a
+// kernel ends the process, as it would on a GPU build that cannot throw
+// from device code.
 #if defined(__x86_64__)
 extern "C" void hnas_emu_switch(void** save_sp, void* load_sp);
 asm(R"(
-  .text
+  .pushsection .text, "ax", @progbits
   .globl hnas_emu_switch
   .hidden hnas_emu_switch
   .type hnas_emu_switch, @function
@@ -62,6 +70,7 @@ hnas_emu_switch:
   popq %rbp
   ret
   .size hnas_emu_switch, .-hnas_emu_switch
+  .popsection
 )");
 
 struct FiberContext {
@@ -127,8 +136,28 @@ struct LaunchState {
 };
 
 // Generous for kernels with small local arrays (the GEMM's register tiles);
-// only the touched part is ever committed.
+// only the touched part is ever committed. Below each stack lies an
+// inaccessible guard page, so an overflow faults instead of corrupting memory.
 constexpr size_t kFiberStack = size_t(256) << 10;
+
+class FiberStack {
+ public:
+  FiberStack() {
+    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    void* p = mmap(nullptr, page_ + kFiberStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) fail(ErrorCode::kOutOfMemory, "emulator: cannot map a fiber stack");
+    base_ = static_cast<char*>(p);
+    mprotect(base_, page_, PROT_NONE);
+  }
+  ~FiberStack() { munmap(base_, page_ + kFiberStack); }
+  FiberStack(const FiberStack&) = delete;
+  FiberStack& operator=(const FiberStack&) = delete;
+  char* bottom() const { return base_ + page_; }
+
+ private:
+  char* base_ = nullptr;
+  size_t page_ = 0;
+};
 
 LaunchState* g_launch = nullptr;
 std::mutex g_launch_mutex;
@@ -153,8 +182,8 @@ void run_grid(dim3 grid, dim3 block, const char* name, const std::function<void(
   std::lock_guard<std::mutex> launch_lock(g_launch_mutex);
   // Fiber stacks are kept between launches (allocating 256 of them per launch
   // would cost more than the kernels).
-  static thread_local std::vector<std::unique_ptr<char[]>> stacks;
-  while (stacks.size() < nthreads) stacks.emplace_back(new char[kFiberStack]);
+  static thread_local std::vector<std::unique_ptr<FiberStack>> stacks;
+  while (stacks.size() < nthreads) stacks.push_back(std::make_unique<FiberStack>());
 
   LaunchState L;
   L.body = &body;
@@ -172,7 +201,7 @@ void run_grid(dim3 grid, dim3 block, const char* name, const std::function<void(
     for (size_t t = 0; t < nthreads; ++t) {
       Fiber& f = L.fibers[t];
       f.state = FiberState::kReady;
-      prepare_fiber(f.context, stacks[t].get(), kFiberStack, fiber_main);
+      prepare_fiber(f.context, stacks[t]->bottom(), kFiberStack, fiber_main);
     }
     // Rounds: every unfinished fiber runs to its next barrier or its end.
     for (;;) {

@@ -5,7 +5,7 @@
 // math, tiling, bounds, barriers), not their speed or memory model.
 //
 // Execution model: a launch runs its blocks one after another; inside a
-// block every CUDA thread is a fiber (ucontext) on the launching thread, run
+// block every CUDA thread is a fiber on the launching thread (emulator.cpp), run
 // until it returns or reaches __syncthreads(), which is a real barrier: no
 // thread passes it before every thread of the block has arrived. __shared__
 // arrays (function statics here) are shared exactly by the threads of one
