@@ -46,31 +46,36 @@ const batch = await loadProbeBatch('default', { size: N, seed: 0, dtype: 'float3
 
 // ---- decomposed Θ ---------------------------------------------------------------
 const spec = buildArchitecture('nb201', '13714');
-const theta: Record<string, number> = {};
-for (const d of ['cpu', device] as ResolvedDevice[]) {
-  if (theta[d] !== undefined) continue;
-  const net = Network.create(spec, { device: d, name: `13714 on ${d}` });
-  const request = () => net.jacobian(batch.input, batch.labels, { mode: 'decomposed', output: 'true_class', params: 'weights_and_biases' });
-  await request(); // warm-up: memory caches
-  theta[d] = await bestOfAsync(5, request);
-  net.dispose();
+
+/** Best-of-`reps` seconds of one request on NB201 13714, on the CPU and on the device (after a warm-up). */
+async function timeOnEachDevice(reps: number, makeRequest: (net: Network) => () => Promise<unknown>): Promise<Record<string, number>> {
+  const seconds: Record<string, number> = {};
+  for (const d of ['cpu', device] as ResolvedDevice[]) {
+    if (seconds[d] !== undefined) continue;
+    const net = Network.create(spec, { device: d, name: `13714 on ${d}` });
+    const request = makeRequest(net);
+    await request(); // warm-up: memory caches
+    seconds[d] = await bestOfAsync(reps, request);
+    net.dispose();
+  }
+  return seconds;
 }
-console.log(`decomposed Θ, NB201 13714: cpu ${theta.cpu.toFixed(4)} s, ${device} ${theta[device].toFixed(4)} s (${(theta.cpu / theta[device]).toFixed(1)}×)`);
+const sideBySide = (seconds: Record<string, number>) =>
+  `cpu ${seconds.cpu.toFixed(4)} s, ${device} ${seconds[device].toFixed(4)} s (${(seconds.cpu / seconds[device]).toFixed(1)}×)`;
+
+const theta = await timeOnEachDevice(5, (net) => () =>
+  net.jacobian(batch.input, batch.labels, { mode: 'decomposed', output: 'true_class', params: 'weights_and_biases' }),
+);
+console.log(`decomposed Θ, NB201 13714: ${sideBySide(theta)}`);
 
 // ---- Hessian-vector product (grasp) -------------------------------------------------
-const hvp: Record<string, number> = {};
-for (const d of ['cpu', device] as ResolvedDevice[]) {
-  if (hvp[d] !== undefined) continue;
-  const net = Network.create(spec, { device: d, name: `13714 on ${d}` });
+const hvp = await timeOnEachDevice(3, (net) => {
   const size = net.selectParams('weights').reduce((s, p) => s + p.size, 0);
   const vrng = new Rng(7, 1);
   const vector = Float32Array.from({ length: size }, () => vrng.uniform(-1, 1));
-  const request = () => net.hvp(batch.input, batch.labels, vector);
-  await request();
-  hvp[d] = await bestOfAsync(3, request);
-  net.dispose();
-}
-console.log(`H·v (grasp), NB201 13714: cpu ${hvp.cpu.toFixed(4)} s, ${device} ${hvp[device].toFixed(4)} s (${(hvp.cpu / hvp[device]).toFixed(1)}×)`);
+  return () => net.hvp(batch.input, batch.labels, vector);
+});
+console.log(`H·v (grasp), NB201 13714: ${sideBySide(hvp)}`);
 
 // ---- the HNAS metric pair over sampled cells ----------------------------------------
 const rng = new Rng(2026, 3);

@@ -12,12 +12,15 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "addon/convert.h"
 #include "core/gemm.h"
+#include "cuda/cuda_backend.h"
 #include "cuda/device_memory.h"
 #include "cuda/ops_cuda.h"
+#include "engine/cpu_backend.h"
 #include "cuda/runtime.h"
 #include "ops/ops.h"
 
@@ -51,6 +54,10 @@ Napi::Value guarded(Napi::Env env, Fn&& fn) {
     throw make_error(env, ErrorCode::kInternal, std::string("internal error: ") + e.what());
   }
 }
+
+// An op's CPU twin (D = false) or its CUDA kernel (D = true), by the op's name.
+template <bool D>
+using OpsOf = std::conditional_t<D, CudaBackend, CpuBackend>;
 
 // ---- argument parsing ------------------------------------------------------------------
 
@@ -307,8 +314,7 @@ struct ReluForwardOp {
     const int64_t n = static_cast<int64_t>(a.at(1).As<Napi::TypedArray>().ElementLength());
     S* y = o.array(0, "y", n, true);
     const S* x = o.array(1, "x", n, false);
-    if constexpr (D) relu_forward_cuda(y, x, n);
-    else relu_forward_cpu(y, x, n);
+    OpsOf<D>::relu_forward(y, x, n);
   }
 };
 
@@ -321,8 +327,7 @@ struct ReluBackwardOp {
     S* dx = o.array(0, "dx", s.numel() * copies, true);
     const S* dy = o.array(1, "dy", s.numel() * copies, false);
     const S* x = o.array(2, "x", s.numel(), false);
-    if constexpr (D) relu_backward_cuda(dx, dy, x, s, copies);
-    else relu_backward_cpu(dx, dy, x, s, copies);
+    OpsOf<D>::relu_backward(dx, dy, x, s, copies);
   }
 };
 
@@ -334,8 +339,7 @@ struct AddForwardOp {
     S* y = o.array(0, "y", n, true);
     const S* x0 = o.array(1, "a", n, false);
     const S* x1 = o.array(2, "b", n, false);
-    if constexpr (D) add_forward_cuda(y, x0, x1, n);
-    else add_forward_cpu(y, x0, x1, n);
+    OpsOf<D>::add_forward(y, x0, x1, n);
   }
 };
 
@@ -347,8 +351,7 @@ struct ScaleAccumulateOp {
     S* dx = o.array(0, "dx", n, true);
     const S* dy = o.array(1, "dy", n, false);
     const double scale = a.number(2, "scale");
-    if constexpr (D) scale_accumulate_cuda(dx, dy, scale, n);
-    else scale_accumulate_cpu(dx, dy, scale, n);
+    OpsOf<D>::scale_accumulate(dx, dy, scale, n);
   }
 };
 
@@ -360,8 +363,7 @@ struct MulConstOp {
     S* y = o.array(0, "y", n, true);
     const S* x = o.array(1, "x", n, false);
     const double value = a.number(2, "value");
-    if constexpr (D) mul_const_forward_cuda(y, x, value, n);
-    else mul_const_forward_cpu(y, x, value, n);
+    OpsOf<D>::mul_const_forward(y, x, value, n);
   }
 };
 
@@ -372,8 +374,7 @@ struct FlattenForwardOp {
     const Shape4 s = a.shape(2);
     S* y = o.array(0, "y", s.numel(), true);
     const S* x = o.array(1, "x", s.numel(), false);
-    if constexpr (D) flatten_forward_cuda(y, x, s);
-    else flatten_forward_cpu(y, x, s);
+    OpsOf<D>::flatten_forward(y, x, s);
   }
 };
 
@@ -385,8 +386,7 @@ struct FlattenBackwardOp {
     const int64_t copies = a.integer(3, "copies", 1);
     S* dx = o.array(0, "dx", s.numel() * copies, true);
     const S* dy = o.array(1, "dy", s.numel() * copies, false);
-    if constexpr (D) flatten_backward_cuda(dx, dy, s, copies);
-    else flatten_backward_cpu(dx, dy, s, copies);
+    OpsOf<D>::flatten_backward(dx, dy, s, copies);
   }
 };
 
@@ -398,8 +398,7 @@ struct SampleScaleOp {
     const int64_t copies = a.integer(3, "copies", 1);
     S* x = o.array(0, "x", s.numel() * copies, true);
     const S* scale = o.array(1, "scale", s.n, false);
-    if constexpr (D) sample_scale_cuda(x, scale, s.c, s.n, s.plane(), copies);
-    else sample_scale_cpu(x, scale, s.c, s.n, s.plane(), copies);
+    OpsOf<D>::sample_scale(x, scale, s.c, s.n, s.plane(), copies);
   }
 };
 
@@ -413,8 +412,7 @@ struct BatchNormUpdateRunningOp {
     S* mean = o.array(0, "runMean", s.c, true);
     S* var = o.array(1, "runVar", s.c, true);
     const S* x = o.array(2, "x", s.numel(), false);
-    if constexpr (D) batch_norm_update_running_cuda(mean, var, x, s, momentum);
-    else batch_norm_update_running_cpu(mean, var, x, s, momentum);
+    OpsOf<D>::batch_norm_update_running(mean, var, x, s, momentum);
   }
 };
 
@@ -448,8 +446,7 @@ struct SliceForwardOp {
     const SliceParams p = slice_arg(a, 3, s);
     S* y = o.array(0, "y", sliced_numel(s, p), true);
     const S* x = o.array(1, "x", s.numel(), false);
-    if constexpr (D) slice_forward_cuda(y, x, s, p);
-    else slice_forward_cpu(y, x, s, p);
+    OpsOf<D>::slice_forward(y, x, s, p);
   }
 };
 
@@ -462,8 +459,7 @@ struct SliceBackwardOp {
     const int64_t copies = a.integer(4, "copies", 1);
     S* dx = o.array(0, "dx", s.numel() * copies, true);
     const S* dy = o.array(1, "dy", sliced_numel(s, p) * copies, false);
-    if constexpr (D) slice_backward_cuda(dx, dy, s, p, copies);
-    else slice_backward_cpu(dx, dy, s, p, copies);
+    OpsOf<D>::slice_backward(dx, dy, s, p, copies);
   }
 };
 
@@ -484,8 +480,7 @@ struct BatchNormForwardOp {
     const bool eval = mode == BnMode::kEval;
     const S* rm = o.array(6, "runMean", s.c, false, !eval);
     const S* rv = o.array(7, "runVar", s.c, false, !eval);
-    if constexpr (D) batch_norm_forward_cuda(y, mean, rstd, x, gamma, beta, rm, rv, s, mode, eps);
-    else batch_norm_forward_cpu(y, mean, rstd, x, gamma, beta, rm, rv, s, mode, eps);
+    OpsOf<D>::batch_norm_forward(y, mean, rstd, x, gamma, beta, rm, rv, s, mode, eps);
   }
 };
 
@@ -507,10 +502,7 @@ struct BatchNormBackwardOp {
     const S* mean = o.array(5, "saveMean", s.c, false);
     const S* rstd = o.array(6, "saveRstd", s.c, false);
     const S* gamma = o.array(7, "gamma", s.c, false, true);
-    if constexpr (D)
-      batch_norm_backward_cuda(dx, dgamma, dbeta, dy, x, mean, rstd, gamma, s, mode, copies, pm);
-    else
-      batch_norm_backward_cpu(dx, dgamma, dbeta, dy, x, mean, rstd, gamma, s, mode, copies, pm);
+    OpsOf<D>::batch_norm_backward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma, s, mode, copies, pm);
   }
 };
 
@@ -527,8 +519,7 @@ struct AvgPoolForwardOp {
     const Pool2dParams p = a.pool(3);
     S* y = o.array(0, "y", pooled(s, p), true);
     const S* x = o.array(1, "x", s.numel(), false);
-    if constexpr (D) avg_pool2d_forward_cuda(y, x, s, p);
-    else avg_pool2d_forward_cpu(y, x, s, p);
+    OpsOf<D>::avg_pool2d_forward(y, x, s, p);
   }
 };
 
@@ -541,8 +532,7 @@ struct AvgPoolBackwardOp {
     const int64_t copies = a.integer(4, "copies", 1);
     S* dx = o.array(0, "dx", s.numel() * copies, true);
     const S* dy = o.array(1, "dy", pooled(s, p) * copies, false);
-    if constexpr (D) avg_pool2d_backward_cuda(dx, dy, s, p, copies);
-    else avg_pool2d_backward_cpu(dx, dy, s, p, copies);
+    OpsOf<D>::avg_pool2d_backward(dx, dy, s, p, copies);
   }
 };
 
@@ -554,8 +544,7 @@ struct MaxPoolForwardOp {
     const Pool2dParams p = a.pool(3);
     S* y = o.array(0, "y", pooled(s, p), true);
     const S* x = o.array(1, "x", s.numel(), false);
-    if constexpr (D) max_pool2d_forward_cuda(y, x, s, p);
-    else max_pool2d_forward_cpu(y, x, s, p);
+    OpsOf<D>::max_pool2d_forward(y, x, s, p);
   }
 };
 
@@ -569,8 +558,7 @@ struct MaxPoolBackwardOp {
     S* dx = o.array(0, "dx", s.numel() * copies, true);
     const S* dy = o.array(1, "dy", pooled(s, p) * copies, false);
     const S* x = o.array(2, "x", s.numel(), false);
-    if constexpr (D) max_pool2d_backward_cuda(dx, dy, x, s, p, copies);
-    else max_pool2d_backward_cpu(dx, dy, x, s, p, copies);
+    OpsOf<D>::max_pool2d_backward(dx, dy, x, s, p, copies);
   }
 };
 
@@ -581,8 +569,7 @@ struct GapForwardOp {
     const Shape4 s = a.shape(2);
     S* y = o.array(0, "y", s.c * s.n, true);
     const S* x = o.array(1, "x", s.numel(), false);
-    if constexpr (D) global_avg_pool_forward_cuda(y, x, s);
-    else global_avg_pool_forward_cpu(y, x, s);
+    OpsOf<D>::global_avg_pool_forward(y, x, s);
   }
 };
 
@@ -594,8 +581,7 @@ struct GapBackwardOp {
     const int64_t copies = a.integer(3, "copies", 1);
     S* dx = o.array(0, "dx", s.numel() * copies, true);
     const S* dy = o.array(1, "dy", s.c * s.n * copies, false);
-    if constexpr (D) global_avg_pool_backward_cuda(dx, dy, s, copies);
-    else global_avg_pool_backward_cpu(dx, dy, s, copies);
+    OpsOf<D>::global_avg_pool_backward(dx, dy, s, copies);
   }
 };
 
@@ -608,8 +594,7 @@ struct LinearForwardOp {
     const S* x = o.array(1, "x", f * n, false);
     const S* w = o.array(2, "w", k * f, false);
     const S* bias = o.array(3, "bias", k, false, true);
-    if constexpr (D) linear_forward_cuda(y, x, w, bias, f, k, n);
-    else linear_forward_cpu(y, x, w, bias, f, k, n);
+    OpsOf<D>::linear_forward(y, x, w, bias, f, k, n);
   }
 };
 
@@ -627,8 +612,7 @@ struct LinearBackwardOp {
     const S* dy = o.array(3, "dy", k * n * copies, false);
     const S* x = o.array(4, "x", f * n, false);
     const S* w = o.array(5, "w", k * f, false);
-    if constexpr (D) linear_backward_cuda(dx, dw, dbias, dy, x, w, f, k, n, copies, pm);
-    else linear_backward_cpu(dx, dw, dbias, dy, x, w, f, k, n, copies, pm);
+    OpsOf<D>::linear_backward(dx, dw, dbias, dy, x, w, f, k, n, copies, pm);
   }
 };
 
@@ -654,8 +638,7 @@ struct ConvForwardOp {
     const S* x = o.array(1, "x", s.numel(), false);
     const S* w = o.array(2, "w", cout * (s.c / p.groups) * p.kh * p.kw, false);
     const S* bias = o.array(3, "bias", cout, false, true);
-    if constexpr (D) conv2d_forward_cuda(y, x, w, bias, s, cout, p);
-    else conv2d_forward_cpu(y, x, w, bias, s, cout, p);
+    OpsOf<D>::conv2d_forward(y, x, w, bias, s, cout, p);
   }
 };
 
@@ -677,8 +660,7 @@ struct ConvBackwardOp {
     const S* dy = o.array(3, "dy", conv_out(s, cout, p) * copies, false);
     const S* x = o.array(4, "x", s.numel(), false);
     const S* w = o.array(5, "w", wsize, false);
-    if constexpr (D) conv2d_backward_cuda(dx, dw, dbias, dy, x, w, s, cout, p, copies, pm);
-    else conv2d_backward_cpu(dx, dw, dbias, dy, x, w, s, cout, p, copies, pm);
+    OpsOf<D>::conv2d_backward(dx, dw, dbias, dy, x, w, s, cout, p, copies, pm);
   }
 };
 

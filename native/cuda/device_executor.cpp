@@ -1,34 +1,9 @@
 #include "cuda/device_executor.h"
 
-#include "cuda/ops_cuda.h"
-#include "cuda/runtime.h"
-#include "engine/pass_walk.h"
+#include "cuda/cuda_backend.h"
 
 namespace hnas {
 namespace cuda {
-namespace {
-
-// The CUDA backend of the walk: device tensors and the `_cuda` ops, all on
-// the current stream.
-struct CudaBackend {
-  template <typename S>
-  using Tensor = DeviceTensor<S>;
-  template <typename S>
-  using Buffer = DeviceBuffer<S>;
-  template <typename S>
-  static void upload(Buffer<S>& b, const std::vector<S>& host) {
-    b.upload(host.data(), host.size());
-  }
-  template <typename S>
-  static void copy(S* dst, const S* src, int64_t count) {
-    copy_on_device(dst, src, size_t(count) * sizeof(S), current_stream());
-  }
-#define HNAS_CUDA_OP(name) HNAS_BACKEND_OP(name, _cuda)
-  HNAS_WALK_OPS(HNAS_CUDA_OP)
-#undef HNAS_CUDA_OP
-};
-
-}  // namespace
 
 template <typename S>
 void device_forward_pass(const Graph& g, const S* params, const S* input, int64_t n, BnMode bn,

@@ -1,33 +1,9 @@
 #include "engine/executor.h"
 
-#include <algorithm>
-
 #include "core/dual.h"
-#include "ops/ops.h"
+#include "engine/cpu_backend.h"
 
 namespace hnas {
-namespace {
-
-// The CPU backend of the walk: host tensors and the `_cpu` ops.
-struct CpuBackend {
-  template <typename S>
-  using Tensor = ::hnas::Tensor<S>;
-  template <typename S>
-  using Buffer = std::vector<S>;
-  template <typename S>
-  static void upload(Buffer<S>& b, const std::vector<S>& host) {
-    b = host;
-  }
-  template <typename S>
-  static void copy(S* dst, const S* src, int64_t count) {
-    std::copy(src, src + count, dst);
-  }
-#define HNAS_CPU_OP(name) HNAS_BACKEND_OP(name, _cpu)
-  HNAS_WALK_OPS(HNAS_CPU_OP)
-#undef HNAS_CPU_OP
-};
-
-}  // namespace
 
 template <typename S>
 void forward_pass(const Graph& g, const S* params, const S* input, int64_t n, BnMode bn,
